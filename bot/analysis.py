@@ -1,0 +1,187 @@
+"""Turning text into search terms: words, stems, stop words, synonyms, typo repair, dates.
+
+Everything here is topic-neutral; a knowledge pack only adds vocabulary and synonyms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import snowballstemmer
+from rapidfuzz import fuzz, process
+from wordfreq import zipf_frequency
+
+from bot.dates import (
+    SEASONS,
+    YMD,
+    julian_span_of_ah_year,
+    julian_span_of_ce_year,
+)
+from bot.text import clean_user_text, fold_accents
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def _word_list(name: str) -> frozenset[str]:
+    """Words of a data file (``#`` starts a comment)."""
+    text = (DATA_DIR / name).read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() for w in line.split("#", 1)[0].split())
+
+
+# Words that carry no topic: function words, chat filler, and question scaffolding.
+STOP_WORDS = _word_list("stopwords.txt")
+FILLER_WORDS = _word_list("filler.txt")
+QUESTION_WORDS = frozenset({"who", "whom", "whose", "when", "where", "why", "how", "what", "which"})
+PRONOUNS = frozenset(
+    {"he", "him", "his", "she", "her", "hers", "they", "them", "their", "theirs", "it", "its",
+     "there", "that", "this", "those", "these", "then"}
+)  # fmt: skip
+COMMON_ZIPF = 3.0  # words at least this frequent in English are never "typo-corrected"
+
+_SEASON_WORDS = {"spring": 21, "summer": 22, "autumn": 23, "fall": 23, "winter": 24}
+_MONTH_WORDS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["january", "february", "march", "april", "may", "june", "july", "august",
+         "september", "october", "november", "december"]
+    )
+}  # fmt: skip
+_AH_MARK = re.compile(r"^(ah|h|hijri|hijra|hegira)$")
+_CE_MARK = re.compile(r"^(ce|ad|bce|bc)$")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def stem(word: str) -> str:
+    return _stem(word)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case, accent-folded words of a text (numbers kept)."""
+    return _WORD.findall(fold_accents(text).lower())
+
+
+def is_content(word: str) -> bool:
+    return word not in STOP_WORDS and word not in FILLER_WORDS and word not in QUESTION_WORDS
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms of a text (stop words, chat filler and question words removed)."""
+    return [_stem(w) for w in words(text) if is_content(w)]
+
+
+def is_common_english(word: str) -> bool:
+    return zipf_frequency(word, "en") >= COMMON_ZIPF
+
+
+def load_synonym_groups(paths: Iterable[Path]) -> dict[str, frozenset[str]]:
+    """Stem -> the stems it may stand for (union of every group it belongs to)."""
+    groups: dict[str, set[str]] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            stems = {_stem(w) for w in words(line)}
+            for s in stems:
+                groups.setdefault(s, set()).update(stems - {s})
+    return {k: frozenset(v) for k, v in groups.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DateQuery:
+    """A date span a question mentions, e.g. 'in 741', 'spring 742', '123 AH'."""
+
+    start: YMD
+    end: YMD
+    label: str
+
+
+def find_dates(ws: list[str]) -> list[DateQuery]:
+    """Years (CE unless marked AH), optionally with a season or month, found in the words."""
+    found: list[DateQuery] = []
+    for i, w in enumerate(ws):
+        if not w.isdigit() or not (2 <= len(w) <= 4):
+            continue
+        year = int(w)
+        after = ws[i + 1] if i + 1 < len(ws) else ""
+        before = ws[i - 1] if i > 0 else ""
+        if _AH_MARK.match(after):
+            if not 1 <= year <= 1500:
+                continue
+            start, end = julian_span_of_ah_year(year)
+            found.append(DateQuery(start, end, f"{year} AH"))
+            continue
+        if len(w) < 3 and not _CE_MARK.match(after):
+            continue  # "2 armies", "40 men": not years
+        if not 1 <= year <= 2100:
+            continue
+        start, end = julian_span_of_ce_year(year)
+        label = f"{year} CE"
+        if before in _SEASON_WORDS:
+            season = _SEASON_WORDS[before]
+            first = {21: 3, 22: 6, 23: 9, 24: 12}[season]
+            start, end = (year, first, 1), (year, min(first + 2, 12), 31)
+            label = f"{SEASONS[season]} {year} CE"
+        elif before in _MONTH_WORDS:
+            month = _MONTH_WORDS[before]
+            start, end = (year, month, 1), (year, month, 31)
+            label = f"{before.capitalize()} {year} CE"
+        found.append(DateQuery(start, end, label))
+    return found
+
+
+class Vocabulary:
+    """The knowledge's surface words, for repairing misspelt rare words in questions."""
+
+    def __init__(self, surface_words: Iterable[str]) -> None:
+        self._known: set[str] = set()
+        by_length: dict[int, list[str]] = {}
+        for w in surface_words:
+            if w in self._known or w.isdigit():
+                continue
+            self._known.add(w)
+            by_length.setdefault(len(w), []).append(w)
+        self._by_length = by_length
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._known
+
+    def repair(self, word: str) -> str | None:
+        """The known word a misspelt one was meant to be, or None.
+
+        Only words that are neither known nor ordinary English (zipf < 3) are repaired, and
+        only when one known word is clearly close: "maisra" -> "maysara", never "pizza" -> "pisa".
+        """
+        if len(word) < 4 or word.isdigit() or word in self._known or is_common_english(word):
+            return None
+        candidates: list[str] = []
+        for n in range(len(word) - 2, len(word) + 3):
+            candidates.extend(self._by_length.get(n, ()))
+        if not candidates:
+            return None
+        cutoff = 80 if len(word) <= 5 else 75
+        best = process.extract(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff, limit=2)
+        if not best:
+            return None
+        if len(best) == 2 and best[0][1] - best[1][1] < 3 and _stem(best[0][0]) != _stem(best[1][0]):
+            return None  # two different words equally close: do not guess
+        return best[0][0]
+
+
+def prepare_question(text: str) -> str:
+    return clean_user_text(text, limit=500)

@@ -1,0 +1,292 @@
+"""From a question to a reply object that every front end (console, JSON, Discord) renders."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.knowledge.models import Entity, Fact, KnowledgePack
+from bot.search import Context, SearchEngine, SearchResult, has_pronoun
+
+# "what happened next?", "and then?", "what came after that" ...
+_NEXT = re.compile(
+    r"^\s*(and\s+)?(then\s+)?(what|wat|wht)?\s*(happened|happens|happend|came|comes|come)?\s*"
+    r"(next|after(wards?)?|after that|then|later)\s*[?.!]*\s*$|^\s*(and\s+then|then what|what next|"
+    r"go on|continue|more|tell me more|keep going)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+_BEFORE = re.compile(
+    r"^\s*(and\s+)?(what|wat)?\s*(happened|came)?\s*(before( that)?|earlier|previously)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+MAX_QUESTION = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    id: str
+    title: str
+    url: str
+    licence: str
+    licence_url: str | None = None
+    attribution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DateRef:
+    edtf: str
+    ce: str
+    ah: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.ce} ({self.ah})"
+
+    @property
+    def short(self) -> str:
+        return f"{self.ce} · {self.ah}"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRef:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRef:
+    id: str
+    name: str
+    kind: str
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FactRef:
+    """A fact to ask about next: its id, title and a question that leads to it."""
+
+    fact_id: str
+    title: str
+    question: str
+
+
+@dataclass(slots=True)
+class Reply:
+    question: str
+    answered: bool
+    answer: str | None = None
+    excerpt: str | None = None
+    source: SourceRef | None = None
+    fact_id: str | None = None
+    title: str | None = None
+    score: float = 0.0
+    date: DateRef | None = None
+    links: list[LinkRef] = field(default_factory=list)
+    entities: list[EntityRef] = field(default_factory=list)
+    related: list[FactRef] = field(default_factory=list)
+    suggestions: list[FactRef] = field(default_factory=list)
+    message: str = ""
+    origin: str = "pack"
+    chapter: str = ""
+    followup: str | None = None  # "next", "previous" or "context" when it leaned on the last answer
+    corrections: dict[str, str] = field(default_factory=dict)
+    latency_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Conversation:
+    """The last answer in one conversation (a console session, or a Discord channel and user)."""
+
+    fact_id: str | None = None
+    updated: float = 0.0
+
+
+class ConversationStore:
+    """Bounded, expiring conversations keyed by (channel, user) or any hashable key."""
+
+    def __init__(self, ttl: float = 15 * 60, max_size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._items: OrderedDict[Any, Conversation] = OrderedDict()
+
+    def get(self, key: Any) -> Conversation:
+        now = time.monotonic()
+        conv = self._items.get(key)
+        if conv is None or now - conv.updated > self.ttl:
+            conv = Conversation(updated=now)
+        self._items[key] = conv
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_size:
+            self._items.popitem(last=False)
+        return conv
+
+
+class Answerer:
+    """The core: question in, Reply out. No Discord, no I/O."""
+
+    def __init__(self, pack: KnowledgePack, engine: SearchEngine | None = None) -> None:
+        self.pack = pack
+        self.engine = engine or SearchEngine.for_pack(pack)
+
+    @property
+    def topic(self) -> str:
+        return self.pack.info.name
+
+    def ask(self, question: str, conversation: Conversation | None = None) -> Reply:
+        started = time.perf_counter()
+        reply = self._ask(question[: MAX_QUESTION * 4], conversation)
+        reply.latency_ms = (time.perf_counter() - started) * 1000
+        if conversation is not None and reply.answered:
+            conversation.fact_id = reply.fact_id
+            conversation.updated = time.monotonic()
+        return reply
+
+    def _ask(self, question: str, conversation: Conversation | None) -> Reply:
+        shown = " ".join(question.split())[:MAX_QUESTION]
+        previous = self.pack.facts.get(conversation.fact_id or "") if conversation else None
+        if previous is not None:
+            if _NEXT.match(question):
+                _, nxt = self.engine.neighbours(previous.id)
+                if nxt is None:
+                    return self._decline(shown, None, "That was the last part of the story I know.")
+                return self.reply_for_fact(shown, nxt, score=1.0, followup="next")
+            if _BEFORE.match(question):
+                prev, _ = self.engine.neighbours(previous.id)
+                if prev is None:
+                    return self._decline(shown, None, "That was the first part of the story I know.")
+                return self.reply_for_fact(shown, prev, score=1.0, followup="previous")
+        result = self.engine.search(question)
+        if previous is not None and self._leans_on_context(result):
+            ctx = Context(entities=self._context_entities(previous, result), exclude=(previous.id,))
+            contextual = self.engine.search(question, context=ctx)
+            if contextual.answered or not result.answered:
+                result = contextual
+                if result.answered and result.best:
+                    return self.reply_for_fact(
+                        shown, result.best.fact, score=result.best.score, followup="context",
+                        corrections=result.query.corrections,
+                    )  # fmt: skip
+        if result.answered and result.best:
+            return self.reply_for_fact(
+                shown, result.best.fact, score=result.best.score, corrections=result.query.corrections
+            )
+        return self._decline(shown, result)
+
+    def _leans_on_context(self, result: SearchResult) -> bool:
+        """A question with a pronoun and no named entity of its own ("when did he die?")."""
+        return has_pronoun(result.query.words) and not result.query.entities
+
+    def _context_entities(self, previous: Fact, result: SearchResult) -> tuple[str, ...]:
+        ws = set(result.query.words)
+        if ws & {"there", "where"} and previous.where:
+            return previous.where
+        people = [e for e in previous.who if self._entity_kind(e) == "person"]
+        if ws & {"he", "him", "his", "she", "her", "hers"} and people:
+            return (people[0],)
+        return previous.entity_ids
+
+    def _entity_kind(self, eid: str) -> str:
+        ent = self.pack.entities.get(eid)
+        return ent.kind if ent else ""
+
+    # -- building replies --------------------------------------------------------------------
+
+    def reply_for_fact(
+        self,
+        question: str,
+        fact: Fact,
+        *,
+        score: float,
+        followup: str | None = None,
+        corrections: dict[str, str] | None = None,
+    ) -> Reply:
+        source = self.pack.sources.get(fact.source or "")
+        date = None
+        if fact.when is not None:
+            date = DateRef(edtf=fact.when.edtf, ce=fact.when.ce, ah=fact.when.ah)
+        entities = [self._entity_ref(e) for e in fact.entity_ids if e in self.pack.entities]
+        links = [LinkRef(lk.title, lk.url) for lk in fact.links]
+        return Reply(
+            question=question, answered=True, answer=fact.answer, excerpt=fact.excerpt,
+            source=_source_ref(source) if source else None, fact_id=fact.id, title=fact.title,
+            score=round(score, 4), date=date, links=links, entities=entities,
+            related=self.related(fact), message="", origin=fact.origin, chapter=fact.chapter,
+            followup=followup, corrections=dict(corrections or {}),
+        )  # fmt: skip
+
+    def related(self, fact: Fact, n: int = 3) -> list[FactRef]:
+        chosen: list[Fact] = [self.pack.facts[r] for r in fact.related if r in self.pack.facts]
+        _, nxt = self.engine.neighbours(fact.id)
+        if nxt is not None:
+            chosen.append(nxt)
+        out: list[FactRef] = []
+        for f in chosen:
+            if f.id != fact.id and all(r.fact_id != f.id for r in out):
+                out.append(fact_ref(f))
+            if len(out) >= n:
+                break
+        return out
+
+    def _decline(self, question: str, result: SearchResult | None, message: str = "") -> Reply:
+        suggestions: list[FactRef] = []
+        if result is not None:
+            suggestions = [fact_ref(f) for f in self.engine.suggest(result)]
+        if not message:
+            if result is not None and result.reason == "empty":
+                message = (
+                    f"Ask me anything about {self.topic}: people, places, battles or dates."
+                )
+            else:
+                message = (
+                    f"I couldn't find that in my sources on {self.topic}, so I won't guess."
+                )
+        return Reply(
+            question=question, answered=False, suggestions=suggestions, message=message,
+            corrections=dict(result.query.corrections) if result else {},
+        )  # fmt: skip
+
+    def _entity_ref(self, eid: str) -> EntityRef:
+        ent: Entity = self.pack.entities[eid]
+        return EntityRef(ent.id, ent.name, ent.kind, ent.link)
+
+    def entity_search(self, name: str, kinds: tuple[str, ...] = ()) -> list[Entity]:
+        """Entities by name or alias, best first (exact alias, then fuzzy)."""
+        from rapidfuzz import fuzz, process, utils
+
+        pool = [e for e in self.pack.entities.values() if not kinds or e.kind in kinds]
+        choices: dict[int, str] = {}
+        owners: list[Entity] = []
+        for e in pool:
+            for n in e.names:
+                choices[len(owners)] = n
+                owners.append(e)
+        if not name.strip():
+            return pool
+        hits = process.extract(
+            name, choices, scorer=fuzz.WRatio, processor=utils.default_process,
+            score_cutoff=60, limit=50,
+        )  # fmt: skip
+        out: list[Entity] = []
+        for _choice, _score, key in hits:
+            ent = owners[key]
+            if ent not in out:
+                out.append(ent)
+        return out
+
+
+def fact_ref(fact: Fact) -> FactRef:
+    question = fact.questions[0] if fact.questions else fact.title
+    return FactRef(fact.id, fact.title, question)
+
+
+def _source_ref(source: Any) -> SourceRef:
+    return SourceRef(
+        id=source.id, title=source.title, url=source.url, licence=source.licence,
+        licence_url=source.licence_url, attribution=source.attribution,
+    )  # fmt: skip

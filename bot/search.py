@@ -1,0 +1,423 @@
+"""Matching questions to facts: a hybrid of BM25, entity aliases, fuzzy matching and dates.
+
+The index is built once per knowledge pack. A question costs the postings of its own terms
+plus a fuzzy re-rank of a few dozen candidates; nothing in the per-question path walks the
+whole base.
+
+Pipeline for one question:
+1. clean the text, split words, repair misspelt rare words against the knowledge vocabulary;
+2. find entity mentions by their names and aliases, dates ("741", "spring 742", "123 AH")
+   and the kind of question (who / when / where / how many);
+3. score facts with BM25 over weighted fields, widened by synonyms and entity tokens;
+4. re-rank the best candidates with rapidfuzz against their titles and sample questions;
+5. abstain unless the best fact covers most of what the question is about (weighted by IDF).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from bot.analysis import (
+    PRONOUNS,
+    DateQuery,
+    Vocabulary,
+    find_dates,
+    is_content,
+    load_synonym_groups,
+    prepare_question,
+    stem,
+    terms,
+    words,
+)
+from bot.knowledge.models import Entity, Fact, KnowledgePack
+
+PACKAGE_SYNONYMS = Path(__file__).resolve().parent / "data" / "synonyms.txt"
+
+# Weights of a fact's fields in its bag of terms (BM25F-style).
+FIELD_WEIGHTS = {
+    "title": 2.0,
+    "questions": 1.5,
+    "answer": 1.2,
+    "excerpt": 1.0,
+    "entities": 0.8,
+    "tags": 0.8,
+}
+ENTITY_TOKEN_WEIGHT = 2.0
+K1, B = 1.2, 0.75
+SYNONYM_WEIGHT = 0.35
+CANDIDATES = 40
+# Abstention: the best fact must cover this share of the question's IDF-weighted content.
+MIN_COVERAGE = 0.6
+MIN_SCORE = 0.3
+
+
+@dataclass(slots=True)
+class _Doc:
+    fact: Fact
+    bag: dict[str, float]
+    length: float
+    terms: frozenset[str]
+    entities: frozenset[str]
+    short_texts: tuple[str, ...]
+    position: int
+
+
+@dataclass(slots=True)
+class Hit:
+    fact: Fact
+    score: float
+    coverage: float
+    bm25: float = 0.0
+    fuzzy: float = 0.0
+
+
+@dataclass(slots=True)
+class Query:
+    """What the engine understood of a question."""
+
+    text: str
+    words: list[str]
+    content: list[str]  # corrected content words (unstemmed)
+    terms: dict[str, float]  # stem or entity token -> weight
+    core: list[str]  # stems that must be covered for an answer
+    entities: set[str]
+    dates: list[DateQuery]
+    corrections: dict[str, str]
+    kind: str | None  # who / when / where / why / howmany / None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    query: Query
+    hits: list[Hit]
+    answered: bool
+    reason: str = ""
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+@dataclass(slots=True)
+class Context:
+    """What a follow-up question may lean on: the entities of the previous answer."""
+
+    entities: tuple[str, ...] = ()
+    weight: float = 0.8
+    exclude: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _entity_token(eid: str) -> str:
+    return f"@{eid}"
+
+
+class SearchIndex:
+    """An inverted index over one pack's facts (and any facts added later)."""
+
+    def __init__(self, pack: KnowledgePack, *, synonym_files: Sequence[Path] = ()) -> None:
+        self.pack = pack
+        self.entities: dict[str, Entity] = dict(pack.entities)
+        files = [PACKAGE_SYNONYMS, pack.path / "synonyms.txt", *synonym_files]
+        self.synonyms = load_synonym_groups(files)
+        self._phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        self._entity_terms: dict[str, frozenset[str]] = {}
+        surface: set[str] = set()
+        for ent in self.entities.values():
+            all_terms: set[str] = set()
+            for name in ent.names:
+                phrase = tuple(terms(name))
+                if phrase:
+                    self._phrases[phrase].add(ent.id)
+                    all_terms.update(phrase)
+                surface.update(w for w in words(name) if is_content(w))
+            self._entity_terms[ent.id] = frozenset(all_terms)
+        self._max_phrase = max((len(p) for p in self._phrases), default=1)
+        self.docs: list[_Doc] = []
+        self.by_id: dict[str, int] = {}
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._total_len = 0.0
+        self._dated: list[tuple[tuple[int, int, int], int]] = []
+        for fact in pack.facts.values():
+            surface.update(self._add(fact))
+        self.vocabulary = Vocabulary(surface)
+        self._dated.sort()
+
+    # -- building --------------------------------------------------------------------------
+
+    def match_entities(self, stems: Sequence[str]) -> set[str]:
+        """Entities whose name or alias appears as a run of terms."""
+        found: set[str] = set()
+        n = len(stems)
+        for size in range(min(self._max_phrase, n), 0, -1):
+            for i in range(n - size + 1):
+                ids = self._phrases.get(tuple(stems[i : i + size]))
+                if ids:
+                    found.update(ids)
+        return found
+
+    def _add(self, fact: Fact) -> set[str]:
+        bag: dict[str, float] = defaultdict(float)
+        surface: set[str] = set()
+        texts = {
+            "title": [fact.title],
+            "questions": list(fact.questions),
+            "answer": [fact.answer],
+            "excerpt": [fact.excerpt or ""],
+            "tags": list(fact.tags),
+        }
+        entity_ids = set(fact.entity_ids)
+        for fieldname, parts in texts.items():
+            weight = FIELD_WEIGHTS[fieldname]
+            for part in parts:
+                ws = words(part)
+                surface.update(w for w in ws if is_content(w))
+                stems = [stem(w) for w in ws if is_content(w)]
+                for s in stems:
+                    bag[s] += weight
+                if fieldname in ("title", "answer", "excerpt"):
+                    entity_ids |= self.match_entities(stems)
+        for eid in entity_ids:
+            if eid not in self.entities:
+                continue
+            bag[_entity_token(eid)] += ENTITY_TOKEN_WEIGHT
+            for s in self._entity_terms[eid]:
+                bag[s] += FIELD_WEIGHTS["entities"]
+        index = len(self.docs)
+        short = tuple(" ".join(w for w in words(t) if is_content(w)) for t in (fact.title, *fact.questions))
+        doc = _Doc(
+            fact=fact, bag=dict(bag), length=sum(bag.values()), terms=frozenset(bag),
+            entities=frozenset(entity_ids), short_texts=short, position=index,
+        )  # fmt: skip
+        self.docs.append(doc)
+        self.by_id[fact.id] = index
+        self._total_len += doc.length
+        for term, tf in doc.bag.items():
+            self.postings[term].append((index, tf))
+        if fact.when is not None:
+            self._dated.append((fact.when.start, index))
+        return surface
+
+    # -- statistics ------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return len(self.docs)
+
+    def idf(self, term: str) -> float:
+        n = len(self.docs)
+        df = len(self.postings.get(term, ()))
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    @property
+    def max_idf(self) -> float:
+        return math.log(1 + (len(self.docs) + 0.5) / 0.5)
+
+    def overlapping(self, dq: DateQuery, limit: int = 500) -> list[int]:
+        """Docs whose date span meets the query's span (facts sorted by start date)."""
+        hi = bisect_right(self._dated, (dq.end, len(self.docs)))
+        out = []
+        for _start, idx in self._dated[:hi]:
+            when = self.docs[idx].fact.when
+            if when is not None and when.overlaps(dq.start, dq.end):
+                out.append(idx)
+                if len(out) >= limit:
+                    break
+        return out
+
+
+class SearchEngine:
+    """Answers "which fact is this question about?" or abstains."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+
+    @classmethod
+    def for_pack(cls, pack: KnowledgePack) -> SearchEngine:
+        return cls(SearchIndex(pack))
+
+    # -- understanding the question --------------------------------------------------------
+
+    def parse(self, question: str) -> Query:
+        text = prepare_question(question)
+        ws = words(text)
+        idx = self.index
+        corrections: dict[str, str] = {}
+        content: list[str] = []
+        for w in ws:
+            if not is_content(w):
+                continue
+            if w not in idx.vocabulary and not w.isdigit():
+                fixed = idx.vocabulary.repair(w)
+                if fixed:
+                    corrections[w] = fixed
+                    w = fixed
+            content.append(w)
+        dates = find_dates(ws)
+        date_words = {w for w in ws if w.isdigit()} if dates else set()
+        stems = [stem(w) for w in content]
+        entities = idx.match_entities(stems)
+        q_terms: dict[str, float] = {}
+        core: list[str] = []
+        for s in stems:
+            q_terms[s] = max(q_terms.get(s, 0.0), 1.0)
+            if s not in date_words:
+                core.append(s)
+        for s in list(q_terms):
+            for syn in idx.synonyms.get(s, ()):
+                if syn not in q_terms:
+                    q_terms[syn] = SYNONYM_WEIGHT
+        for eid in entities:
+            q_terms[_entity_token(eid)] = 1.0
+        return Query(
+            text=text, words=ws, content=content, terms=q_terms, core=list(dict.fromkeys(core)),
+            entities=entities, dates=dates, corrections=corrections, kind=_question_kind(ws),
+        )  # fmt: skip
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def _bm25(self, q_terms: dict[str, float]) -> dict[int, float]:
+        idx = self.index
+        avg = idx._total_len / max(len(idx.docs), 1)
+        scores: dict[int, float] = defaultdict(float)
+        for term, qw in q_terms.items():
+            plist = idx.postings.get(term)
+            if not plist:
+                continue
+            w = qw * idx.idf(term)
+            for doc_index, tf in plist:
+                length = idx.docs[doc_index].length
+                scores[doc_index] += w * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
+        return scores
+
+    def coverage(self, query: Query, doc_index: int) -> float:
+        """IDF-weighted share of the question's content that this fact speaks to."""
+        idx = self.index
+        doc = idx.docs[doc_index]
+        total = covered = 0.0
+        unknown_idf = idx.max_idf * 1.2
+        for term in query.core:
+            known = term in idx.postings
+            weight = idx.idf(term) if known else unknown_idf
+            total += weight
+            if term in doc.terms or any(s in doc.terms for s in idx.synonyms.get(term, ())):
+                covered += weight
+        if query.dates:
+            weight = idx.max_idf * 0.5
+            total += weight
+            when = doc.fact.when
+            if when is not None and any(when.overlaps(d.start, d.end) for d in query.dates):
+                covered += weight
+        return covered / total if total else 0.0
+
+    def search(
+        self, question: str, *, context: Context | None = None, limit: int = 5
+    ) -> SearchResult:
+        query = self.parse(question)
+        idx = self.index
+        q_terms = dict(query.terms)
+        if context:
+            for eid in context.entities:
+                token = _entity_token(eid)
+                q_terms[token] = max(q_terms.get(token, 0.0), context.weight)
+        if not query.core and not query.dates and not (context and context.entities):
+            return SearchResult(query, [], False, "empty")
+        raw = self._bm25(q_terms)
+        candidates = set(heapq.nlargest(CANDIDATES, raw, key=raw.__getitem__))
+        for dq in query.dates:
+            candidates.update(idx.overlapping(dq, limit=CANDIDATES))
+        if context:
+            candidates.difference_update(idx.by_id[f] for f in context.exclude if f in idx.by_id)
+        if not candidates:
+            return SearchResult(query, [], False, "unknown")
+        top_raw = max((raw.get(c, 0.0) for c in candidates), default=0.0) or 1.0
+        q_short = " ".join(query.content)
+        hits: list[Hit] = []
+        for c in candidates:
+            doc = idx.docs[c]
+            bm = raw.get(c, 0.0) / top_raw
+            fz = 0.0
+            if q_short:
+                fz = max(fuzz.token_set_ratio(q_short, s) for s in doc.short_texts) / 100
+            cov = self.coverage(query, c)
+            score = 0.5 * bm + 0.25 * fz + 0.25 * cov + self._bonus(query, doc)
+            if context and context.entities and doc.entities & set(context.entities):
+                score += 0.1
+            hits.append(Hit(doc.fact, score, cov, bm, fz))
+        hits.sort(key=lambda h: (-h.score, idx.by_id[h.fact.id]))
+        hits = hits[: max(limit, 3)]
+        best = hits[0]
+        answered = best.coverage >= MIN_COVERAGE and best.score >= MIN_SCORE
+        reason = "" if answered else "not covered"
+        return SearchResult(query, hits[:limit], answered, reason)
+
+    def _bonus(self, query: Query, doc: _Doc) -> float:
+        bonus = 0.0
+        fact = doc.fact
+        if query.dates:
+            if fact.when is None:
+                bonus -= 0.05
+            elif any(fact.when.overlaps(d.start, d.end) for d in query.dates):
+                bonus += 0.15
+            else:
+                bonus -= 0.15
+        if query.kind == "when" and fact.when is not None:
+            bonus += 0.04
+        elif (query.kind == "who" and fact.who) or (query.kind == "where" and fact.where):
+            bonus += 0.03
+        elif query.kind == "howmany" and any(ch.isdigit() for ch in (fact.excerpt or fact.answer)):
+            bonus += 0.05
+        if query.entities:
+            shared = len(query.entities & doc.entities)
+            bonus += 0.05 * min(shared, 2)
+        return bonus
+
+    # -- suggestions -------------------------------------------------------------------------
+
+    def suggest(self, result: SearchResult, n: int = 3) -> list[Fact]:
+        """The nearest topics for a question left unanswered (or starting points if none)."""
+        seen: list[Fact] = [h.fact for h in result.hits][:n]
+        if len(seen) < n:
+            for doc in self.index.docs:
+                if doc.fact not in seen:
+                    seen.append(doc.fact)
+                if len(seen) >= n:
+                    break
+        return seen
+
+    def neighbours(self, fact_id: str) -> tuple[Fact | None, Fact | None]:
+        """The facts before and after this one in story order."""
+        i = self.index.by_id.get(fact_id)
+        if i is None:
+            return None, None
+        docs = self.index.docs
+        prev = docs[i - 1].fact if i > 0 else None
+        nxt = docs[i + 1].fact if i + 1 < len(docs) else None
+        return prev, nxt
+
+
+def _question_kind(ws: Iterable[str]) -> str | None:
+    ws = list(ws)
+    if "how" in ws and ("many" in ws or "much" in ws):
+        return "howmany"
+    for w in ws:
+        if w in ("who", "whom", "whose"):
+            return "who"
+        if w in ("when", "year", "date"):
+            return "when"
+        if w == "where":
+            return "where"
+        if w == "why":
+            return "why"
+    return None
+
+
+def has_pronoun(ws: Iterable[str]) -> bool:
+    return any(w in PRONOUNS for w in ws)
