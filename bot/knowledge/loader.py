@@ -209,6 +209,9 @@ def check_record(
                 ok = False
             continue
         if err := check(raw[key]):
+            typed = getattr(raw, "raw_scalars", {}).get(key)
+            if typed is not None and not isinstance(raw[key], str) and typed != str(raw[key]):
+                err += f" (YAML read {typed} as {raw[key]!r}; put it in quotes)"
             report(line_of(key), f"field '{key}' {err}")
             ok = False
     for key in raw:
@@ -230,6 +233,8 @@ def _list_section(
     data: Any, key: str, path: Path, rep: _Reporter, *, extra: Iterable[str] = ()
 ) -> list[Any]:
     """The list under ``key`` at the top of a file, reporting a wrong shape."""
+    if data is _UNREADABLE:
+        return []  # already reported
     if data is None:
         rep.add(path, 1, "", f"file is empty; expected a mapping with '{key}:'")
         return []
@@ -271,6 +276,9 @@ def excerpt_in_source(excerpt: str, normalised_source: str) -> bool:
 # --- loading ------------------------------------------------------------------------------
 
 
+_UNREADABLE = object()
+
+
 def _load_file(path: Path, rep: _Reporter) -> Any:
     try:
         return load_yaml(path)
@@ -278,7 +286,7 @@ def _load_file(path: Path, rep: _Reporter) -> Any:
         rep.add(path, exc.line, "", exc.message)
     except OSError as exc:
         rep.add(path, 1, "", f"cannot read file: {exc.strerror}")
-    return None
+    return _UNREADABLE
 
 
 def _load_sources(root: Path, rep: _Reporter) -> dict[str, Source]:
@@ -427,15 +435,17 @@ def _load_facts(
             def report(ln: int, m: str, subject: str = subject, path: Path = path) -> None:
                 rep.add(path, ln, subject, m)
 
-            if not check_record(raw, FACT_FIELDS, report, line=line):
-                continue
-            fid = raw["id"]
-            if fid in where_defined:
+            fields_ok = check_record(raw, FACT_FIELDS, report, line=line)
+            fid = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(fid, str) and fid in where_defined:
                 first, first_line = where_defined[fid]
                 origin = f"{display_path(first)}:{first_line}"
                 report(raw.line_of("id"), f"duplicate id (first defined at {origin})")
                 continue
-            where_defined[fid] = (path, raw.line_of("id"))
+            if isinstance(fid, str):
+                where_defined[fid] = (path, raw.line_of("id"))
+            if not fields_ok:
+                continue
             ok = check_fact_content(raw, report, sources=sources, normalised_sources=normalised,
                                     line_of=raw.line_of)  # fmt: skip
             for key in ("who", "where"):
@@ -466,7 +476,7 @@ def _load_info(root: Path, rep: _Reporter) -> PackInfo:
     if not path.exists():
         return default
     data = _load_file(path, rep)
-    if data is None:
+    if data is None or data is _UNREADABLE:
         return default
     fields = {"id": (_is_id, True), "name": (_is_str, True), "description": (_is_str, False)}
     if not check_record(data, fields, lambda ln, m: rep.add(path, ln, "pack", m), line=1):

@@ -14,6 +14,7 @@ class LineDict(dict[str, Any]):
     line: int = 0
     key_lines: dict[str, int]
     duplicate_keys: list[tuple[str, int]]
+    raw_scalars: dict[str, str]
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -29,6 +30,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
     mapping.duplicate_keys = []
+    mapping.raw_scalars = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
@@ -37,6 +39,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
             mapping.duplicate_keys.append((key, key_node.start_mark.line + 1))
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.ScalarNode) and not value_node.style:
+            mapping.raw_scalars[key] = value_node.value  # as typed, e.g. 0741 (read as octal 481)
     return mapping
 
 

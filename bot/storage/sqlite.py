@@ -1,0 +1,181 @@
+"""SQLite backend (aiosqlite): WAL mode, versioned migrations, one transaction per batch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.base import FeedbackRecord, QuestionCount, QueryRecord, Stats, Storage
+
+log = logging.getLogger(__name__)
+
+# Each migration runs once, in order, in its own transaction; never edit a released one.
+MIGRATIONS: list[str] = [
+    # 1: query log and feedback
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE queries (
+        id TEXT PRIMARY KEY,
+        ts REAL NOT NULL,
+        guild_id INTEGER,
+        channel_id INTEGER,
+        user_key TEXT,
+        question TEXT NOT NULL,
+        via TEXT NOT NULL,
+        fact_id TEXT,
+        score REAL,
+        answered INTEGER NOT NULL,
+        latency_ms REAL
+    );
+    CREATE INDEX queries_ts ON queries (ts);
+    CREATE INDEX queries_answered ON queries (answered, guild_id);
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        query_id TEXT NOT NULL REFERENCES queries (id) ON DELETE CASCADE,
+        ts REAL NOT NULL,
+        user_key TEXT,
+        helpful INTEGER NOT NULL,
+        UNIQUE (query_id, user_key)
+    );
+    """,
+]
+
+
+class SQLiteStorage(Storage):
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("storage is not open")
+        return self._db
+
+    async def open(self) -> None:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA synchronous=NORMAL")
+        await self.db.execute("PRAGMA foreign_keys=ON")
+        await self.db.execute("PRAGMA busy_timeout=5000")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def schema_version(self) -> int:
+        async with self.db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self) -> None:
+        current = await self.schema_version()
+        for version, script in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            log.info("migrating %s to schema version %d", self.path, version)
+            statements = [s.strip() for s in script.split(";") if s.strip()]
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    await self.db.execute(statement)
+                await self.db.execute(f"PRAGMA user_version = {version}")
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    async def write_batch(self, queries: list[QueryRecord], feedback: list[FeedbackRecord]) -> None:
+        if not queries and not feedback:
+            return
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO queries (id, ts, guild_id, channel_id, user_key, question, via,"
+                " fact_id, score, answered, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (q.id, q.ts, q.guild_id, q.channel_id, q.user_key, q.question, q.via, q.fact_id,
+                     q.score, int(q.answered), q.latency_ms)
+                    for q in queries
+                ],
+            )  # fmt: skip
+            await self.db.executemany(
+                "INSERT INTO feedback (query_id, ts, user_key, helpful) "
+                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM queries WHERE id = ?) "
+                "ON CONFLICT (query_id, user_key) DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts",
+                [(f.query_id, f.ts, f.user_key, int(f.helpful), f.query_id) for f in feedback],
+            )
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+
+    async def stats(self, *, since: float | None = None, guild_id: int | None = None,
+                    limit: int = 10) -> Stats:  # fmt: skip
+        where, args = ["1 = 1"], []
+        if since is not None:
+            where.append("q.ts >= ?")
+            args.append(since)
+        if guild_id is not None:
+            where.append("q.guild_id = ?")
+            args.append(guild_id)
+        cond = " AND ".join(where)
+        async with self.db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM queries q WHERE {cond}", args
+        ) as cur:
+            total, answered = await cur.fetchone()  # type: ignore[misc]
+        async with self.db.execute(
+            "SELECT COALESCE(SUM(f.helpful), 0), COALESCE(SUM(1 - f.helpful), 0) "
+            f"FROM feedback f JOIN queries q ON q.id = f.query_id WHERE {cond}",
+            args,
+        ) as cur:
+            helpful, not_helpful = await cur.fetchone()  # type: ignore[misc]
+
+        async def top(extra: str) -> list[QuestionCount]:
+            sql = (
+                "SELECT LOWER(TRIM(question)) AS qn, COUNT(*) AS n FROM queries q "
+                f"WHERE {cond} {extra} GROUP BY qn ORDER BY n DESC, MAX(ts) DESC LIMIT ?"
+            )
+            async with self.db.execute(sql, [*args, limit]) as cur:
+                return [QuestionCount(row[0], row[1]) async for row in cur]
+
+        return Stats(
+            total=total, answered=answered, helpful=helpful, not_helpful=not_helpful,
+            top_questions=await top(""), top_unanswered=await top("AND answered = 0"),
+        )  # fmt: skip
+
+    async def prune(self, before: float) -> int:
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await self.db.execute("DELETE FROM queries WHERE ts < ?", (before,))
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return cur.rowcount
+
+    async def writable(self) -> bool:
+        try:
+            await self.set_meta("health", "ok")
+        except Exception:
+            log.exception("database write failed")
+            return False
+        return True
