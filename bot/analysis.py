@@ -39,19 +39,49 @@ STOP_WORDS = _word_list("stopwords.txt")
 FILLER_WORDS = _word_list("filler.txt")
 QUESTION_WORDS = frozenset({"who", "whom", "whose", "when", "where", "why", "how", "what", "which"})
 PRONOUNS = frozenset(
-    {"he", "him", "his", "she", "her", "hers", "they", "them", "their", "theirs", "it", "its",
-     "there", "that", "this", "those", "these", "then"}
-)  # fmt: skip
+    {
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "hers",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "it",
+        "its",
+        "there",
+        "that",
+        "this",
+        "those",
+        "these",
+        "then",
+    }
+)
 COMMON_ZIPF = 3.0  # words at least this frequent in English are never "typo-corrected"
 
 _SEASON_WORDS = {"spring": 21, "summer": 22, "autumn": 23, "fall": 23, "winter": 24}
 _MONTH_WORDS = {
     m: i + 1
     for i, m in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august",
-         "september", "october", "november", "december"]
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
     )
-}  # fmt: skip
+}
 _AH_MARK = re.compile(r"^(ah|h|hijri|hijra|hegira)$")
 _CE_MARK = re.compile(r"^(ce|ad|bce|bc)$")
 

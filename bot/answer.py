@@ -169,9 +169,12 @@ class Answerer:
                 result = contextual
                 if result.answered and result.best:
                     return self.reply_for_fact(
-                        shown, result.best.fact, score=result.best.score, followup="context",
+                        shown,
+                        result.best.fact,
+                        score=result.best.score,
+                        followup="context",
                         corrections=result.query.corrections,
-                    )  # fmt: skip
+                    )
         if result.answered and result.best:
             return self.reply_for_fact(
                 shown, result.best.fact, score=result.best.score, corrections=result.query.corrections
@@ -213,12 +216,24 @@ class Answerer:
         entities = [self._entity_ref(e) for e in fact.entity_ids if e in self.pack.entities]
         links = [LinkRef(lk.title, lk.url) for lk in fact.links]
         return Reply(
-            question=question, answered=True, answer=fact.answer, excerpt=fact.excerpt,
-            source=_source_ref(source) if source else None, fact_id=fact.id, title=fact.title,
-            score=round(score, 4), date=date, links=links, entities=entities,
-            related=self.related(fact), message="", origin=fact.origin, chapter=fact.chapter,
-            followup=followup, corrections=dict(corrections or {}),
-        )  # fmt: skip
+            question=question,
+            answered=True,
+            answer=fact.answer,
+            excerpt=fact.excerpt,
+            source=_source_ref(source) if source else None,
+            fact_id=fact.id,
+            title=fact.title,
+            score=round(score, 4),
+            date=date,
+            links=links,
+            entities=entities,
+            related=self.related(fact),
+            message="",
+            origin=fact.origin,
+            chapter=fact.chapter,
+            followup=followup,
+            corrections=dict(corrections or {}),
+        )
 
     def related(self, fact: Fact, n: int = 3) -> list[FactRef]:
         chosen: list[Fact] = [self.pack.facts[r] for r in fact.related if r in self.pack.facts]
@@ -239,17 +254,16 @@ class Answerer:
             suggestions = [fact_ref(f) for f in self.engine.suggest(result)]
         if not message:
             if result is not None and result.reason == "empty":
-                message = (
-                    f"Ask me anything about {self.topic}: people, places, battles or dates."
-                )
+                message = f"Ask me anything about {self.topic}: people, places, battles or dates."
             else:
-                message = (
-                    f"I couldn't find that in my sources on {self.topic}, so I won't guess."
-                )
+                message = f"I couldn't find that in my sources on {self.topic}, so I won't guess."
         return Reply(
-            question=question, answered=False, suggestions=suggestions, message=message,
+            question=question,
+            answered=False,
+            suggestions=suggestions,
+            message=message,
             corrections=dict(result.query.corrections) if result else {},
-        )  # fmt: skip
+        )
 
     def _entity_ref(self, eid: str) -> EntityRef:
         ent: Entity = self.pack.entities[eid]
@@ -269,9 +283,13 @@ class Answerer:
         if not name.strip():
             return pool
         hits = process.extract(
-            name, choices, scorer=fuzz.WRatio, processor=utils.default_process,
-            score_cutoff=60, limit=50,
-        )  # fmt: skip
+            name,
+            choices,
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
+            score_cutoff=60,
+            limit=50,
+        )
         out: list[Entity] = []
         for _choice, _score, key in hits:
             ent = owners[key]
@@ -287,6 +305,10 @@ def fact_ref(fact: Fact) -> FactRef:
 
 def _source_ref(source: Any) -> SourceRef:
     return SourceRef(
-        id=source.id, title=source.title, url=source.url, licence=source.licence,
-        licence_url=source.licence_url, attribution=source.attribution,
-    )  # fmt: skip
+        id=source.id,
+        title=source.title,
+        url=source.url,
+        licence=source.licence,
+        licence_url=source.licence_url,
+        attribution=source.attribution,
+    )

@@ -123,7 +123,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return EXIT_OK
     question = " ".join(args.question)
     if not question.strip():
-        print("error: give a question, e.g. python -m bot ask \"who started the revolt?\"", file=sys.stderr)
+        print('error: give a question, e.g. python -m bot ask "who started the revolt?"', file=sys.stderr)
         return EXIT_USAGE
     reply = answerer.ask(question)
     if args.json:
@@ -162,6 +162,80 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_bot(settings)
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.discord_token:
+        print("error: DISCORD_TOKEN is not set.", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(settings.log_level)
+    from bot.discord_app.runner import sync_commands
+
+    guild = args.guild if args.guild is not None else None
+    return sync_commands(settings, guild)
+
+
+def _client_id_from_token(token: str) -> int | None:
+    """A bot token starts with the bot's user id in base64 (the application id for new apps)."""
+    import base64
+    import binascii
+
+    head = token.split(".", 1)[0]
+    try:
+        return int(base64.b64decode(head + "=" * (-len(head) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    client_id = args.client_id
+    if client_id is None and settings.discord_token:
+        client_id = _client_id_from_token(settings.discord_token)
+    if client_id is None:
+        print(
+            "error: give --client-id (the Application ID from the Discord developer portal) "
+            "or set DISCORD_TOKEN",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.discord_app.runner import invite_url
+
+    print(invite_url(client_id))
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from bot.storage import open_storage
+
+    settings = _settings(args)
+    if not Path(str(settings.database)).exists():
+        print(f"no query log yet at {settings.database}")
+        return EXIT_OK
+
+    async def read():
+        storage = open_storage(settings.database)
+        await storage.open()
+        try:
+            since = time.time() - args.days * 86400 if args.days else None
+            return await storage.stats(since=since, limit=args.top)
+        finally:
+            await storage.close()
+
+    stats = asyncio.run(read())
+    print(f"questions: {stats.total}   answered: {stats.answered} ({stats.answer_rate:.1%})")
+    print(f"feedback: {stats.helpful} helpful, {stats.not_helpful} not helpful")
+    print("\nmost asked:")
+    for row in stats.top_questions:
+        print(f"  {row.count:5d}  {row.question}")
+    print("\nmost asked and not answered (gaps to fill):")
+    for row in stats.top_unanswered:
+        print(f"  {row.count:5d}  {row.question}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -173,17 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument(
-            "--knowledge", metavar="DIR",
+            "--knowledge",
+            metavar="DIR",
             help="knowledge pack folder (default: TARIKH_KNOWLEDGE or ./knowledge)",
-        )  # fmt: skip
+        )
         return p
 
     p = add("validate", "check the knowledge pack and report every problem as FILE:LINE")
     p.add_argument("--coverage", action="store_true", help="also list source sentences no fact cites")
     p.add_argument(
-        "--min-coverage", type=float, default=0.95, metavar="SHARE",
+        "--min-coverage",
+        type=float,
+        default=0.95,
+        metavar="SHARE",
         help="with --coverage, fail below this share of cited sentences (default 0.95)",
-    )  # fmt: skip
+    )
     p.set_defaults(func=cmd_validate)
 
     p = add("ask", "answer one question (or one per line with --batch)")
@@ -202,6 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "run the Discord bot (needs DISCORD_TOKEN)")
     p.add_argument("--db", metavar="PATH", help="SQLite database (default: TARIKH_DB or data/tarikh.db)")
     p.set_defaults(func=cmd_run)
+
+    p = add("sync", "register the slash commands with Discord (globally, or to one guild)")
+    p.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
+    p.set_defaults(func=cmd_sync)
+
+    p = add("invite", "print the link that adds the bot to a server")
+    p.add_argument("--client-id", type=int, metavar="ID", help="application id (default: from DISCORD_TOKEN)")
+    p.set_defaults(func=cmd_invite)
+
+    p = add("stats", "answer rate, top questions and the most-asked unanswered questions")
+    p.add_argument("--db", metavar="PATH", help="SQLite database (default: TARIKH_DB or data/tarikh.db)")
+    p.add_argument("--days", type=int, default=0, help="only the last N days (default: all)")
+    p.add_argument("--top", type=int, default=10, help="how many questions to list (default 10)")
+    p.set_defaults(func=cmd_stats)
     return parser
 
 

@@ -14,9 +14,19 @@ from convertdate import islamic, julian
 from edtf import parse_edtf
 
 MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 SEASONS = {21: "spring", 22: "summer", 23: "autumn", 24: "winter"}
 _SIDE = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?(?P<q>[?~%])?$")
 
@@ -121,7 +131,7 @@ def _ah_text(start: YMD, end: YMD, q: str) -> str:
 def parse_when(value: str) -> DateInfo:
     """Parse an EDTF date or interval; raise DateError with a reason when it is not valid."""
     if not isinstance(value, str):
-        raise DateError(f"must be a quoted EDTF string such as \"0740\", not {value!r}")
+        raise DateError(f'must be a quoted EDTF string such as "0740", not {value!r}')
     value = value.strip()
     sides = value.split("/")
     if len(sides) > 2 or not all(sides):

@@ -193,9 +193,14 @@ class SearchIndex:
         index = len(self.docs)
         short = tuple(" ".join(w for w in words(t) if is_content(w)) for t in (fact.title, *fact.questions))
         doc = _Doc(
-            fact=fact, bag=dict(bag), length=sum(bag.values()), terms=frozenset(bag),
-            entities=frozenset(entity_ids), short_texts=short, position=index,
-        )  # fmt: skip
+            fact=fact,
+            bag=dict(bag),
+            length=sum(bag.values()),
+            terms=frozenset(bag),
+            entities=frozenset(entity_ids),
+            short_texts=short,
+            position=index,
+        )
         self.docs.append(doc)
         self.by_id[fact.id] = index
         self._total_len += doc.length
@@ -277,9 +282,16 @@ class SearchEngine:
         for eid in entities:
             q_terms[_entity_token(eid)] = 1.0
         return Query(
-            text=text, words=ws, content=content, terms=q_terms, core=list(dict.fromkeys(core)),
-            entities=entities, dates=dates, corrections=corrections, kind=_question_kind(ws),
-        )  # fmt: skip
+            text=text,
+            words=ws,
+            content=content,
+            terms=q_terms,
+            core=list(dict.fromkeys(core)),
+            entities=entities,
+            dates=dates,
+            corrections=corrections,
+            kind=_question_kind(ws),
+        )
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -317,9 +329,7 @@ class SearchEngine:
                 covered += weight
         return covered / total if total else 0.0
 
-    def search(
-        self, question: str, *, context: Context | None = None, limit: int = 5
-    ) -> SearchResult:
+    def search(self, question: str, *, context: Context | None = None, limit: int = 5) -> SearchResult:
         query = self.parse(question)
         idx = self.index
         q_terms = dict(query.terms)

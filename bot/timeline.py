@@ -116,9 +116,7 @@ class Timeline:
         end = bounds[1] if len(bounds) > 1 else start
         return start, end, calendar
 
-    def render_text(
-        self, start: YearBound | None, end: YearBound | None, calendar: str = "both"
-    ) -> str:
+    def render_text(self, start: YearBound | None, end: YearBound | None, calendar: str = "both") -> str:
         facts = self.facts(start, end)
         if not facts:
             return "No dated events in that range."

@@ -166,8 +166,7 @@ DEFAULT_EVERYONE_PERMISSIONS: int = discord.Permissions(
     change_nickname=True,
 ).value
 DEFAULT_BOT_PERMISSIONS: int = (
-    discord.Permissions(manage_messages=True, manage_threads=True).value
-    | DEFAULT_EVERYONE_PERMISSIONS
+    discord.Permissions(manage_messages=True, manage_threads=True).value | DEFAULT_EVERYONE_PERMISSIONS
 )
 
 #: REST "kinds" (see :attr:`RecordedRequest.kind`) that count as replies to an interaction.
@@ -181,6 +180,15 @@ RESPONSE_KINDS = frozenset(
         "delete_followup",
     }
 )
+
+
+def _id_of(obj: JSON | int | str | None) -> int | None:
+    """An id from a Discord object dict, an int or a numeric string."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return int(obj["id"])
+    return int(obj)
 
 
 def _now_iso() -> str:
@@ -402,8 +410,13 @@ def _message_errors(body: JSON, *, creating: bool, has_files: bool = False) -> J
     if errors:
         return errors
     if creating and not (
-        content or body.get("embeds") or body.get("components") or body.get("sticker_ids")
-        or body.get("poll") or has_files or body.get("attachments")
+        content
+        or body.get("embeds")
+        or body.get("components")
+        or body.get("sticker_ids")
+        or body.get("poll")
+        or has_files
+        or body.get("attachments")
     ):
         return {"_empty": True}
     return None
@@ -453,9 +466,7 @@ class DiscordStandin:
         self.echo_messages = echo_messages
         self.everyone_permissions = everyone_permissions
         self.bot_permissions = bot_permissions
-        self.member_permissions = (
-            everyone_permissions if member_permissions is None else member_permissions
-        )
+        self.member_permissions = everyone_permissions if member_permissions is None else member_permissions
 
         self._last_snowflake = 0
         self.bot_user: JSON = self._user_payload(self.snowflake(), bot_name, bot=True)
@@ -463,9 +474,7 @@ class DiscordStandin:
         self.application_id: int = int(self.bot_user["id"])
         self.owner: JSON = self._user_payload(self.snowflake(), "owner")
         self.user: JSON = self._user_payload(self.snowflake(), "tester")
-        self.users: dict[int, JSON] = {
-            int(u["id"]): u for u in (self.bot_user, self.owner, self.user)
-        }
+        self.users: dict[int, JSON] = {int(u["id"]): u for u in (self.bot_user, self.owner, self.user)}
 
         self.guild_id: int = self.snowflake()
         self.everyone_role_id: int = self.guild_id
@@ -768,9 +777,9 @@ class DiscordStandin:
             self.guild["member_count"] = len(self.guild["members"])
         return user
 
-    def channel(self, channel_id: int | None = None) -> JSON:
+    def channel(self, channel: JSON | int | None = None) -> JSON:
         """The guild channel (default: the text channel) or DM channel with that id."""
-        cid = str(channel_id or self.channel_id)
+        cid = str(_id_of(channel) or self.channel_id)
         for channel in self.guild["channels"]:
             if channel["id"] == cid:
                 return channel
@@ -807,18 +816,20 @@ class DiscordStandin:
                 value |= int(role["permissions"])
         return value
 
-    def bot_permissions_in(self, channel_id: int | None = None) -> int:
+    def bot_permissions_in(self, channel: JSON | int | None = None) -> int:
         """The bot's permissions (roles plus channel overwrites) -- ``app_permissions``."""
         roles = self._member_roles(self.bot_user["id"])
         value = self._role_permissions(roles)
         if value & discord.Permissions(administrator=True).value:
             return discord.Permissions.all().value
         with contextlib.suppress(KeyError):
-            overwrites = self.channel(channel_id).get("permission_overwrites", [])
+            overwrites = self.channel(channel).get("permission_overwrites", [])
             for ow in overwrites:
-                if ow["id"] == str(self.everyone_role_id) or (
-                    ow.get("type") == 0 and ow["id"] in roles
-                ) or (ow.get("type") == 1 and ow["id"] == self.bot_user["id"]):
+                if (
+                    ow["id"] == str(self.everyone_role_id)
+                    or (ow.get("type") == 0 and ow["id"] in roles)
+                    or (ow.get("type") == 1 and ow["id"] == self.bot_user["id"])
+                ):
                     value = (value & ~int(ow.get("deny", 0))) | int(ow.get("allow", 0))
         return value
 
@@ -858,9 +869,7 @@ class DiscordStandin:
                 await asyncio.wait_for(changed.wait(), remaining)
 
     def _summary(self, last: int = 12) -> str:
-        lines = [
-            f"  {r.method} {r.path} -> {r.status} ({r.kind})" for r in self.requests[-last:]
-        ]
+        lines = [f"  {r.method} {r.path} -> {r.status} ({r.kind})" for r in self.requests[-last:]]
         return "recent REST requests:\n" + ("\n".join(lines) if lines else "  (none)")
 
     def _live_session(self, shard_id: int) -> _Session | None:
@@ -882,9 +891,11 @@ class DiscordStandin:
         await self._wait_until(
             check,
             timeout,
-            lambda: "bot never became ready on the stand-in gateway "
-            f"(identifies={len(self.identifies)}, connections={len(self.connections)})\n"
-            + self._summary(),
+            lambda: (
+                "bot never became ready on the stand-in gateway "
+                f"(identifies={len(self.identifies)}, connections={len(self.connections)})\n"
+                + self._summary()
+            ),
         )
 
     async def wait_for_request(
@@ -899,9 +910,7 @@ class DiscordStandin:
         def check() -> RecordedRequest | None:
             return next((r for r in self.requests[since:] if predicate(r)), None)
 
-        return await self._wait_until(
-            check, timeout, lambda: "no matching REST request\n" + self._summary()
-        )
+        return await self._wait_until(check, timeout, lambda: "no matching REST request\n" + self._summary())
 
     def _interaction_key(self, interaction: SentInteraction | int | str) -> int:
         if isinstance(interaction, SentInteraction):
@@ -913,11 +922,7 @@ class DiscordStandin:
     def responses_for(self, interaction: SentInteraction | int | str) -> list[RecordedRequest]:
         """Every successful reply (callback, followup, edit, delete) to an interaction."""
         iid = self._interaction_key(interaction)
-        return [
-            r
-            for r in self.requests
-            if r.interaction_id == iid and r.kind in RESPONSE_KINDS and r.ok
-        ]
+        return [r for r in self.requests if r.interaction_id == iid and r.kind in RESPONSE_KINDS and r.ok]
 
     async def wait_for_response(
         self,
@@ -934,9 +939,7 @@ class DiscordStandin:
         iid = self._interaction_key(interaction)
 
         def check() -> RecordedRequest | None:
-            return next(
-                (r for r in self.responses_for(iid) if predicate is None or predicate(r)), None
-            )
+            return next((r for r in self.responses_for(iid) if predicate is None or predicate(r)), None)
 
         def describe() -> str:
             failed = [
@@ -965,9 +968,7 @@ class DiscordStandin:
                         return payload
             return None
 
-        return await self._wait_until(
-            check, timeout, lambda: "no matching gateway payload from the bot"
-        )
+        return await self._wait_until(check, timeout, lambda: "no matching gateway payload from the bot")
 
     # ------------------------------------------------------------------ gateway
 
@@ -1182,14 +1183,11 @@ class DiscordStandin:
         session = await self._wait_until(
             current,
             timeout,
-            lambda: f"no {'live ' if wait_live else ''}gateway session on shard {sid} "
-            f"to send {event}",
+            lambda: f"no {'live ' if wait_live else ''}gateway session on shard {sid} to send {event}",
         )
         return await self._dispatch_on(session, event, data)
 
-    async def drop_connection(
-        self, code: int = 4000, *, shard_id: int = 0, resumable: bool = True
-    ) -> None:
+    async def drop_connection(self, code: int = 4000, *, shard_id: int = 0, resumable: bool = True) -> None:
         """Close the bot's websocket from the server side.
 
         discord.py RESUMEs after any close code except 4004 and 4010-4014 (fatal). With
@@ -1229,10 +1227,10 @@ class DiscordStandin:
 
     # ------------------------------------------------------------------ interactions
 
-    def _channel_for(self, guild: bool, channel_id: int | None, user: JSON) -> JSON:
+    def _channel_for(self, guild: bool, channel: JSON | int | None, user: JSON) -> JSON:
         if not guild:
             return self.dm_channel(user)
-        return self.channel(channel_id)
+        return self.channel(channel)
 
     async def _send_interaction(
         self,
@@ -1241,7 +1239,7 @@ class DiscordStandin:
         *,
         user: JSON | None,
         guild: bool,
-        channel_id: int | None,
+        channel: JSON | int | None,
         permissions: int | None,
         app_permissions: int | None,
         locale: str,
@@ -1251,7 +1249,7 @@ class DiscordStandin:
         user = user or self.user
         iid = self.snowflake()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
-        channel = self._channel_for(guild, channel_id, user)
+        channel = self._channel_for(guild, channel, user)
         payload: JSON = {
             "id": str(iid),
             "application_id": str(self.application_id),
@@ -1267,13 +1265,9 @@ class DiscordStandin:
             "channel": copy.deepcopy(channel),
         }
         if guild:
-            role_ids = (
-                [str(r) for r in roles] if roles is not None else self._member_roles(user["id"])
-            )
+            role_ids = [str(r) for r in roles] if roles is not None else self._member_roles(user["id"])
             member = self._member_payload(user, role_ids)
-            member["permissions"] = str(
-                self.member_permissions if permissions is None else permissions
-            )
+            member["permissions"] = str(self.member_permissions if permissions is None else permissions)
             payload.update(
                 guild_id=str(self.guild_id),
                 guild={"id": str(self.guild_id), "locale": "en-US", "features": []},
@@ -1292,9 +1286,7 @@ class DiscordStandin:
                 user=user,
                 authorizing_integration_owners={"0": "0"},
                 context=1,
-                app_permissions=str(
-                    DEFAULT_BOT_PERMISSIONS if app_permissions is None else app_permissions
-                ),
+                app_permissions=str(DEFAULT_BOT_PERMISSIONS if app_permissions is None else app_permissions),
             )
         if message is not None:
             payload["message"] = copy.deepcopy(message)
@@ -1361,9 +1353,7 @@ class DiscordStandin:
             elif otype == 7:
                 channel = value if isinstance(value, Mapping) else self.channel(int(value))
                 option["value"] = str(channel["id"])
-                partial = {
-                    k: channel.get(k) for k in ("id", "name", "type", "parent_id", "guild_id")
-                }
+                partial = {k: channel.get(k) for k in ("id", "name", "type", "parent_id", "guild_id")}
                 partial["permissions"] = str(self.member_permissions)
                 resolved.setdefault("channels", {})[str(channel["id"])] = partial
             else:
@@ -1414,7 +1404,7 @@ class DiscordStandin:
         subcommand: str | None = None,
         user: JSON | None = None,
         guild: bool = True,
-        channel_id: int | None = None,
+        channel: JSON | int | None = None,
         permissions: int | None = None,
         app_permissions: int | None = None,
         roles: Iterable[int] | None = None,
@@ -1434,7 +1424,7 @@ class DiscordStandin:
             data,
             user=user,
             guild=guild,
-            channel_id=channel_id,
+            channel=channel,
             permissions=permissions,
             app_permissions=app_permissions,
             locale=locale,
@@ -1450,7 +1440,7 @@ class DiscordStandin:
         subcommand: str | None = None,
         user: JSON | None = None,
         guild: bool = True,
-        channel_id: int | None = None,
+        channel: JSON | int | None = None,
         permissions: int | None = None,
         locale: str = "en-US",
     ) -> SentInteraction:
@@ -1468,7 +1458,7 @@ class DiscordStandin:
             data,
             user=user,
             guild=guild,
-            channel_id=channel_id,
+            channel=channel,
             permissions=permissions,
             app_permissions=None,
             locale=locale,
@@ -1497,9 +1487,7 @@ class DiscordStandin:
                 return message
         raise KeyError(f"no message has a component with custom_id {custom_id!r}")
 
-    def _resolve_message(
-        self, message: JSON | int | RecordedRequest | None, custom_id: str
-    ) -> JSON:
+    def _resolve_message(self, message: JSON | int | RecordedRequest | None, custom_id: str) -> JSON:
         if message is None:
             return self.find_message_with_component(custom_id)
         if isinstance(message, RecordedRequest):
@@ -1544,7 +1532,7 @@ class DiscordStandin:
             data,
             user=user,
             guild=guild,
-            channel_id=int(msg["channel_id"]) if guild else None,
+            channel=int(msg["channel_id"]) if guild else None,
             permissions=permissions,
             app_permissions=None,
             locale=locale,
@@ -1570,7 +1558,7 @@ class DiscordStandin:
         message: JSON | int | None = None,
         user: JSON | None = None,
         guild: bool = True,
-        channel_id: int | None = None,
+        channel: JSON | int | None = None,
         permissions: int | None = None,
         locale: str = "en-US",
     ) -> SentInteraction:
@@ -1579,9 +1567,7 @@ class DiscordStandin:
         components: list[JSON] = []
         for cid, value in values.items():
             if isinstance(value, str):
-                components.append(
-                    {"type": 1, "components": [{"type": 4, "custom_id": cid, "value": value}]}
-                )
+                components.append({"type": 1, "components": [{"type": 4, "custom_id": cid, "value": value}]})
             else:
                 components.append(
                     {"type": 18, "component": {"type": 3, "custom_id": cid, "values": list(value)}}
@@ -1592,7 +1578,7 @@ class DiscordStandin:
             {"custom_id": custom_id, "components": components},
             user=user,
             guild=guild,
-            channel_id=channel_id,
+            channel=channel,
             permissions=permissions,
             app_permissions=None,
             locale=locale,
@@ -1606,7 +1592,7 @@ class DiscordStandin:
         content: str,
         *,
         user: JSON | None = None,
-        channel_id: int | None = None,
+        channel: JSON | int | None = None,
         guild: bool = True,
         mention_bot: bool = False,
         mentions: Sequence[JSON] = (),
@@ -1619,7 +1605,7 @@ class DiscordStandin:
         not receive is appended to ``standin.undelivered`` instead of being sent.
         """
         user = user or self.user
-        channel = self._channel_for(guild, channel_id, user)
+        channel = self._channel_for(guild, channel, user)
         mentioned = [dict(m) for m in mentions]
         if mention_bot and all(m["id"] != self.bot_user["id"] for m in mentioned):
             mentioned.append(dict(self.bot_user))
@@ -1644,9 +1630,7 @@ class DiscordStandin:
         }
         if guild:
             message["guild_id"] = str(self.guild_id)
-            message["member"] = self._member_payload(
-                None, self._member_roles(user["id"]), with_user=False
-            )
+            message["member"] = self._member_payload(None, self._member_roles(user["id"]), with_user=False)
         if reply_to is not None:
             ref = self.messages[reply_to] if isinstance(reply_to, int) else reply_to
             message["type"] = 19
@@ -1666,7 +1650,7 @@ class DiscordStandin:
         content: str,
         *,
         user: JSON | None = None,
-        channel_id: int | None = None,
+        channel: JSON | int | None = None,
         prefix: bool = True,
         reply_to: JSON | int | None = None,
     ) -> JSON:
@@ -1676,10 +1660,10 @@ class DiscordStandin:
         if prefix and f"<@{bot_id}>" not in content and f"<@!{bot_id}>" not in content:
             content = f"<@{bot_id}> {content}"
         return await self.user_message(
-            content, user=user, channel_id=channel_id, mention_bot=True, reply_to=reply_to
+            content, user=user, channel=channel, mention_bot=True, reply_to=reply_to
         )
 
-    async def _deliver_message(self, message: JSON, *, guild: bool) -> None:
+    async def _deliver_message(self, message: JSON, *, guild: bool, wait_live: bool = True) -> None:
         shard = self.guild_shard() if guild else 0
         session = self._shard_sessions.get(shard)
         intents = session.intents if session is not None else 0
@@ -1694,13 +1678,11 @@ class DiscordStandin:
         if guild and not is_own and not mentioned and not intents & INTENT_MESSAGE_CONTENT:
             payload.update(content="", embeds=[], attachments=[], components=[])
             payload.pop("poll", None)
-        await self.send_dispatch("MESSAGE_CREATE", payload, shard_id=shard)
+        await self.send_dispatch("MESSAGE_CREATE", payload, shard_id=shard, wait_live=wait_live)
 
     # ------------------------------------------------------------------ REST plumbing
 
-    def add_route(
-        self, method: str, pattern: str, handler: RouteHandler, kind: str = "custom"
-    ) -> None:
+    def add_route(self, method: str, pattern: str, handler: RouteHandler, kind: str = "custom") -> None:
         """Answer ``method pattern`` (regex on the path after ``/api/v10``, named groups go
         to ``match``) with ``handler(request, match) -> (status, json_body)``; may be async.
         Custom routes are tried before the built-in ones."""
@@ -1830,11 +1812,7 @@ class DiscordStandin:
             query=dict(request.query),
             json=body,
             files=files,
-            headers={
-                k: v
-                for k, v in request.headers.items()
-                if k.lower() in _KEPT_HEADERS
-            },
+            headers={k: v for k, v in request.headers.items() if k.lower() in _KEPT_HEADERS},
         )
         if request.match_info.get("version") != str(API_VERSION):
             status, answer = _error(404, 0, f"stand-in only speaks API v{API_VERSION}")
@@ -1877,7 +1855,13 @@ class DiscordStandin:
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.errors.append(f"background task failed: {task.exception()!r}")
+            log.warning("stand-in background task failed: %r", task.exception())
 
     # ------------------------------------------------------------------ REST: misc
 
@@ -2003,10 +1987,7 @@ class DiscordStandin:
         if len(names) != len(set(names)):
             return _error(400, 50035, "Invalid Form Body", {"_errors": "duplicate command name"})
         old = {(c["name"], c["type"]): c for c in pool}
-        new = [
-            self._normalise_command(c, m, old.get((c["name"], c.get("type", 1))))
-            for c in rec.json
-        ]
+        new = [self._normalise_command(c, m, old.get((c["name"], c.get("type", 1)))) for c in rec.json]
         pool[:] = new
         return 200, new
 
@@ -2112,14 +2093,10 @@ class DiscordStandin:
                 "guild_id": channel.get("guild_id"),
             }
             message["referenced_message"] = copy.deepcopy(referenced)
-            if referenced is not None and (
-                (body.get("allowed_mentions") or {}).get("replied_user", True)
-            ):
+            if referenced is not None and ((body.get("allowed_mentions") or {}).get("replied_user", True)):
                 message["mentions"] = [referenced["author"]]
         if interaction is not None:
-            user = interaction.payload.get("member", {}).get("user") or interaction.payload.get(
-                "user"
-            )
+            user = interaction.payload.get("member", {}).get("user") or interaction.payload.get("user")
             message["webhook_id"] = str(self.application_id)
             message["application_id"] = str(self.application_id)
             metadata: JSON = {
@@ -2148,9 +2125,7 @@ class DiscordStandin:
         if message.get("components") is None:
             message["components"] = []
         if "embeds" in body:
-            message["embeds"] = [
-                dict(e, type=e.get("type", "rich")) for e in body.get("embeds") or []
-            ]
+            message["embeds"] = [dict(e, type=e.get("type", "rich")) for e in body.get("embeds") or []]
         if "attachments" in body or files:
             keep = {str(a.get("id")) for a in body.get("attachments") or []}
             kept = [a for a in message.get("attachments", []) if a["id"] in keep]
@@ -2181,7 +2156,8 @@ class DiscordStandin:
                 echoed["member"] = self._member_payload(
                     None, self._member_roles(self.bot_user["id"]), with_user=False
                 )
-            self._spawn(self._deliver_message(echoed, guild=guild))
+            # wait_live=False: if the bot is offline the echo is only queued for a RESUME.
+            self._spawn(self._deliver_message(echoed, guild=guild, wait_live=False))
 
     def _r_create_message(self, rec: RecordedRequest, m: re.Match[str]) -> tuple[int, Any]:
         try:
@@ -2200,9 +2176,23 @@ class DiscordStandin:
         return 200, message
 
     def _r_history(self, rec: RecordedRequest, m: re.Match[str]) -> tuple[int, Any]:
-        limit = int(rec.query.get("limit", 50))
-        found = [msg for msg in self.messages.values() if msg["channel_id"] == m["channel"]]
-        return 200, list(reversed(found))[:limit]
+        limit = max(1, min(int(rec.query.get("limit", 50)), 100))
+        found = sorted(
+            (
+                msg
+                for msg in self.messages.values()
+                if msg["channel_id"] == m["channel"]
+                and not int(msg.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL
+            ),
+            key=lambda msg: int(msg["id"]),
+        )
+        if "after" in rec.query:
+            after = int(rec.query["after"])
+            page = [msg for msg in found if int(msg["id"]) > after][:limit]
+        else:
+            before = int(rec.query.get("before") or 1 << 63)
+            page = [msg for msg in found if int(msg["id"]) < before][-limit:]
+        return 200, list(reversed(page))  # Discord returns newest first
 
     def _r_channel_message(self, rec: RecordedRequest, m: re.Match[str]) -> tuple[int, Any]:
         message = self.messages.get(int(m["message"]))
@@ -2247,8 +2237,7 @@ class DiscordStandin:
         body = rec.json if isinstance(rec.json, dict) else {}
         ctype = body.get("type")
         if ctype not in _ALLOWED_CALLBACKS.get(inter.type, set()) or (
-            ctype in (CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE_MESSAGE)
-            and "message" not in inter.payload
+            ctype in (CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE_MESSAGE) and "message" not in inter.payload
         ):
             return _error(400, 50035, "Invalid Form Body", {"type": f"not allowed: {ctype}"})
         data = body.get("data") or {}
@@ -2262,9 +2251,7 @@ class DiscordStandin:
         message: JSON | None = None
         if ctype == CALLBACK_MESSAGE:
             msg_type = 20 if inter.type == INTERACTION_APPLICATION_COMMAND else 0
-            message = self._make_message(
-                channel, data, rec.files, interaction=inter, msg_type=msg_type
-            )
+            message = self._make_message(channel, data, rec.files, interaction=inter, msg_type=msg_type)
             inter.original_id = int(message["id"])
         elif ctype == CALLBACK_DEFERRED_MESSAGE:
             msg_type = 20 if inter.type == INTERACTION_APPLICATION_COMMAND else 0
@@ -2292,9 +2279,7 @@ class DiscordStandin:
             result["interaction"].update(
                 response_message_id=message["id"],
                 response_message_loading=ctype == CALLBACK_DEFERRED_MESSAGE,
-                response_message_ephemeral=bool(
-                    int(message.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL
-                ),
+                response_message_ephemeral=bool(int(message.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL),
             )
             result["resource"] = {"type": ctype, "message": message}
             if ctype == CALLBACK_MESSAGE:
@@ -2303,9 +2288,7 @@ class DiscordStandin:
             return 200, result
         return 204, None
 
-    def _callback_error(
-        self, ctype: int, data: JSON, files: list[RecordedFile]
-    ) -> tuple[int, JSON] | None:
+    def _callback_error(self, ctype: int, data: JSON, files: list[RecordedFile]) -> tuple[int, JSON] | None:
         if not self.validate:
             return None
         if ctype == CALLBACK_MESSAGE:
@@ -2359,9 +2342,7 @@ class DiscordStandin:
         else:
             msg_type = 20 if inter.type == INTERACTION_APPLICATION_COMMAND else 0
             channel = inter.payload["channel"]
-            message = self._make_message(
-                channel, body, rec.files, interaction=inter, msg_type=msg_type
-            )
+            message = self._make_message(channel, body, rec.files, interaction=inter, msg_type=msg_type)
             inter.followup_ids.append(int(message["id"]))
             self._echo(message)
         if rec.query.get("wait") in ("1", "true", "True"):
@@ -2397,13 +2378,13 @@ class DiscordStandin:
 
     # ------------------------------------------------------------------ convenience
 
-    def bot_messages(self, channel_id: int | None = None) -> list[JSON]:
+    def bot_messages(self, channel: JSON | int | None = None) -> list[JSON]:
         """Messages authored by the bot (oldest first), optionally in one channel."""
         return [
             msg
             for msg in self.messages.values()
             if msg["author"]["id"] == self.bot_user["id"]
-            and (channel_id is None or msg["channel_id"] == str(channel_id))
+            and (channel is None or msg["channel_id"] == str(_id_of(channel)))
         ]
 
 

@@ -107,10 +107,12 @@ def test_excerpt_not_in_source_shows_closest_text(mini_pack_dir: Path) -> None:
 
 def test_typographic_quotes_and_spacing_are_normalised(mini_pack_dir: Path) -> None:
     _edit(mini_pack_dir, "sources/chronicle.txt", "Arlo was killed", "“Arlo” was killed")
-    _edit(mini_pack_dir, "facts/02-after.yaml", "excerpt: Arlo was killed", "excerpt: '\"Arlo\"   was killed")
+    _edit(mini_pack_dir, "facts/02-after.yaml", "excerpt: Arlo was killed", 'excerpt: \'"Arlo"   was killed')
     _edit(mini_pack_dir, "facts/02-after.yaml", "during the retreat.", "during the retreat.'")
     pack, problems = validate_pack(mini_pack_dir)
     assert problems == []
+    assert pack is not None
+    assert pack.facts["arlo-killed"].excerpt == '"Arlo"   was killed during the retreat.'
 
 
 def test_bad_date(mini_pack_dir: Path) -> None:

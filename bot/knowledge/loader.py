@@ -146,9 +146,15 @@ def _is_links(v: Any) -> str | None:
 
 def _type_name(v: Any) -> str:
     return {
-        str: "text", int: "a number", float: "a number", bool: "true/false", list: "a list",
-        dict: "a mapping", LineDict: "a mapping", type(None): "nothing (null)",
-    }.get(type(v), type(v).__name__)  # fmt: skip
+        str: "text",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a mapping",
+        LineDict: "a mapping",
+        type(None): "nothing (null)",
+    }.get(type(v), type(v).__name__)
 
 
 SOURCE_FIELDS: dict[str, tuple[FieldCheck, bool]] = {
@@ -229,9 +235,7 @@ def _subject(kind: str, raw: Any, index: int) -> str:
     return f"{kind} #{index + 1}"
 
 
-def _list_section(
-    data: Any, key: str, path: Path, rep: _Reporter, *, extra: Iterable[str] = ()
-) -> list[Any]:
+def _list_section(data: Any, key: str, path: Path, rep: _Reporter, *, extra: Iterable[str] = ()) -> list[Any]:
     """The list under ``key`` at the top of a file, reporting a wrong shape."""
     if data is _UNREADABLE:
         return []  # already reported
@@ -315,9 +319,14 @@ def _load_sources(root: Path, rep: _Reporter) -> dict[str, Source]:
             rep.add(path, line, subject, f"its text file {display_path(text_path)} is missing")
             continue
         sources[sid] = Source(
-            id=sid, title=raw["title"], url=raw["url"], licence=raw["licence"],
-            licence_url=raw.get("licence_url"), attribution=raw.get("attribution"), text=text,
-        )  # fmt: skip
+            id=sid,
+            title=raw["title"],
+            url=raw["url"],
+            licence=raw["licence"],
+            licence_url=raw.get("licence_url"),
+            attribution=raw.get("attribution"),
+            text=text,
+        )
     return sources
 
 
@@ -351,11 +360,14 @@ def _load_entities(root: Path, rep: _Reporter) -> dict[str, Entity]:
                 report(raw.line_of("aliases"), f"name or alias '{name}' is already used by entity '{owner}'")
             alias_owner[key] = eid
         entities[eid] = Entity(
-            id=eid, name=raw["name"], kind=raw["kind"],
+            id=eid,
+            name=raw["name"],
+            kind=raw["kind"],
             aliases=tuple(dict.fromkeys(a for a in raw.get("aliases", []) if a != raw["name"])),
-            description=raw["description"], link=raw.get("link"),
+            description=raw["description"],
+            link=raw.get("link"),
             when=parse_when(raw["when"]) if raw.get("when") else None,
-        )  # fmt: skip
+        )
     return entities
 
 
@@ -363,14 +375,23 @@ def build_fact(raw: dict[str, Any], *, chapter: str, file: str, line: int, origi
     """A Fact from a mapping that passed ``check_record``."""
     when: DateInfo | None = parse_when(raw["when"]) if raw.get("when") else None
     return Fact(
-        id=raw["id"], title=raw["title"].strip(), answer=raw["answer"].strip(),
-        questions=tuple(q.strip() for q in raw["questions"]), source=raw.get("source"),
-        excerpt=raw["excerpt"].strip() if raw.get("excerpt") else None, when=when,
-        who=tuple(raw.get("who", [])), where=tuple(raw.get("where", [])),
-        tags=tuple(raw.get("tags", [])), related=tuple(raw.get("related", [])),
+        id=raw["id"],
+        title=raw["title"].strip(),
+        answer=raw["answer"].strip(),
+        questions=tuple(q.strip() for q in raw["questions"]),
+        source=raw.get("source"),
+        excerpt=raw["excerpt"].strip() if raw.get("excerpt") else None,
+        when=when,
+        who=tuple(raw.get("who", [])),
+        where=tuple(raw.get("where", [])),
+        tags=tuple(raw.get("tags", [])),
+        related=tuple(raw.get("related", [])),
         links=tuple(Link(x["title"], x["url"]) for x in raw.get("links", [])),
-        chapter=chapter, file=file, line=line, origin=origin,
-    )  # fmt: skip
+        chapter=chapter,
+        file=file,
+        line=line,
+        origin=origin,
+    )
 
 
 def check_fact_content(
@@ -404,7 +425,7 @@ def check_fact_content(
     excerpt = raw.get("excerpt")
     if sid and isinstance(excerpt, str) and not excerpt_in_source(excerpt, normalised_sources[sid]):
         closest = closest_source_text(excerpt, sources[sid].text)
-        hint = f"; closest source text: \"{closest}\"" if closest else ""
+        hint = f'; closest source text: "{closest}"' if closest else ""
         report(line_of("excerpt"), f"excerpt is not verbatim in source '{sid}'{hint}")
         ok = False
     return ok
@@ -446,8 +467,9 @@ def _load_facts(
                 where_defined[fid] = (path, raw.line_of("id"))
             if not fields_ok:
                 continue
-            ok = check_fact_content(raw, report, sources=sources, normalised_sources=normalised,
-                                    line_of=raw.line_of)  # fmt: skip
+            ok = check_fact_content(
+                raw, report, sources=sources, normalised_sources=normalised, line_of=raw.line_of
+            )
             for key in ("who", "where"):
                 for eid in raw.get(key, []):
                     if eid not in entities:

@@ -74,14 +74,13 @@ class Storage(abc.ABC):
     async def set_meta(self, key: str, value: str) -> None: ...
 
     @abc.abstractmethod
-    async def write_batch(
-        self, queries: list[QueryRecord], feedback: list[FeedbackRecord]
-    ) -> None:
+    async def write_batch(self, queries: list[QueryRecord], feedback: list[FeedbackRecord]) -> None:
         """Write queries then feedback in one transaction (all or nothing)."""
 
     @abc.abstractmethod
-    async def stats(self, *, since: float | None = None, guild_id: int | None = None,
-                    limit: int = 10) -> Stats: ...  # fmt: skip
+    async def stats(
+        self, *, since: float | None = None, guild_id: int | None = None, limit: int = 10
+    ) -> Stats: ...
 
     @abc.abstractmethod
     async def prune(self, before: float) -> int:

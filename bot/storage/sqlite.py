@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.storage.base import FeedbackRecord, QuestionCount, QueryRecord, Stats, Storage
+from bot.storage.base import FeedbackRecord, QueryRecord, QuestionCount, Stats, Storage
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,22 @@ class SQLiteStorage(Storage):
                 "INSERT OR IGNORE INTO queries (id, ts, guild_id, channel_id, user_key, question, via,"
                 " fact_id, score, answered, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (q.id, q.ts, q.guild_id, q.channel_id, q.user_key, q.question, q.via, q.fact_id,
-                     q.score, int(q.answered), q.latency_ms)
+                    (
+                        q.id,
+                        q.ts,
+                        q.guild_id,
+                        q.channel_id,
+                        q.user_key,
+                        q.question,
+                        q.via,
+                        q.fact_id,
+                        q.score,
+                        int(q.answered),
+                        q.latency_ms,
+                    )
                     for q in queries
                 ],
-            )  # fmt: skip
+            )
             await self.db.executemany(
                 "INSERT INTO feedback (query_id, ts, user_key, helpful) "
                 "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM queries WHERE id = ?) "
@@ -128,8 +139,9 @@ class SQLiteStorage(Storage):
             await self.db.execute("ROLLBACK")
             raise
 
-    async def stats(self, *, since: float | None = None, guild_id: int | None = None,
-                    limit: int = 10) -> Stats:  # fmt: skip
+    async def stats(
+        self, *, since: float | None = None, guild_id: int | None = None, limit: int = 10
+    ) -> Stats:
         where, args = ["1 = 1"], []
         if since is not None:
             where.append("q.ts >= ?")
@@ -158,9 +170,13 @@ class SQLiteStorage(Storage):
                 return [QuestionCount(row[0], row[1]) async for row in cur]
 
         return Stats(
-            total=total, answered=answered, helpful=helpful, not_helpful=not_helpful,
-            top_questions=await top(""), top_unanswered=await top("AND answered = 0"),
-        )  # fmt: skip
+            total=total,
+            answered=answered,
+            helpful=helpful,
+            not_helpful=not_helpful,
+            top_questions=await top(""),
+            top_unanswered=await top("AND answered = 0"),
+        )
 
     async def prune(self, before: float) -> int:
         await self.db.execute("BEGIN IMMEDIATE")

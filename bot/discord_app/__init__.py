@@ -1,0 +1,1 @@
+"""The Discord front end: a thin layer that parses, calls the core, and renders."""

@@ -1,0 +1,245 @@
+"""The bot: services wired in setup_hook, cogs loaded as extensions, one error path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import __version__
+from bot.answer import Answerer, ConversationStore, Reply
+from bot.config import Settings
+from bot.discord_app.render import NO_PINGS, reply_embed
+from bot.discord_app.views import AskButton, FeedbackButton, reply_view
+from bot.querylog import QueryLog
+from bot.storage import Storage, open_storage
+from bot.timeline import Timeline
+
+log = logging.getLogger("tarikh.bot")
+
+EXTENSIONS = (
+    "bot.discord_app.cogs.ask",
+    "bot.discord_app.cogs.browse",
+    "bot.discord_app.cogs.meta",
+)
+
+
+def intents() -> discord.Intents:
+    """The least the bot needs: guilds, and messages (to see mentions and DMs). Nothing privileged."""
+    it = discord.Intents.none()
+    it.guilds = True
+    it.guild_messages = True
+    it.dm_messages = True
+    return it
+
+
+class Services:
+    """What the cogs share (created in setup_hook, closed in close)."""
+
+    def __init__(self, settings: Settings, answerer: Answerer) -> None:
+        self.settings = settings
+        self.answerer = answerer
+        self.timeline = Timeline(answerer.pack)
+        self.conversations = ConversationStore()
+        self.storage: Storage = open_storage(settings.database)
+        self.querylog = QueryLog(
+            self.storage,
+            store_raw_ids=settings.store_raw_ids,
+            salt=settings.id_salt,
+            retention_days=settings.retention_days,
+        )
+
+
+class TarikhMixin:
+    """Behaviour shared by the single-process and the auto-sharded bot."""
+
+    services: Services
+    started_at: float
+    accepting: bool
+    _in_flight: set[asyncio.Task[Any]]
+
+    def _init_tarikh(self, services: Services) -> None:
+        self.services = services
+        self.started_at = time.time()
+        self.accepting = True
+        self._in_flight = set()
+
+    # -- convenience ---------------------------------------------------------------------------
+
+    @property
+    def answerer(self) -> Answerer:
+        return self.services.answerer
+
+    @property
+    def querylog(self) -> QueryLog:
+        return self.services.querylog
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    # -- shared reply path -----------------------------------------------------------------------
+
+    def ask(
+        self, question: str, *, via: str, user_id: int, channel_id: int | None, guild_id: int | None
+    ) -> tuple[Reply, str]:
+        conv = self.services.conversations.get((channel_id, user_id))
+        reply = self.answerer.ask(question, conv)
+        qid = self.querylog.log_reply(
+            reply, via=via, guild_id=guild_id, channel_id=channel_id, user_id=user_id
+        )
+        return reply, qid
+
+    def render(self, reply: Reply, qid: str | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"embed": reply_embed(reply), "allowed_mentions": NO_PINGS}
+        view = reply_view(reply, qid)
+        if view is not None:
+            kwargs["view"] = view
+        return kwargs
+
+    async def answer_button(self, interaction: discord.Interaction[Any], fact_id: str) -> None:
+        fact = self.answerer.pack.facts.get(fact_id)
+        if fact is None:
+            await interaction.response.send_message(
+                "That fact is no longer in the knowledge base.", ephemeral=True
+            )
+            return
+        question = fact.questions[0] if fact.questions else fact.title
+        conv = self.services.conversations.get((interaction.channel_id, interaction.user.id))
+        reply = self.answerer.reply_for_fact(question, fact, score=1.0)
+        conv.fact_id, conv.updated = fact.id, time.monotonic()
+        qid = self.querylog.log_reply(
+            reply,
+            via="button",
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+        )
+        await interaction.response.send_message(ephemeral=True, **self.render(reply, qid))
+
+    async def report_error(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
+        """The one place failures become a short, friendly, ephemeral message."""
+        original = getattr(error, "original", error)
+        if isinstance(error, app_commands.CommandOnCooldown):
+            text = f"Easy there — you can ask again in {error.retry_after:.0f} s."
+        elif isinstance(error, app_commands.MissingPermissions | app_commands.CheckFailure):
+            text = str(error) or "You can't use this command here."
+        elif isinstance(original, discord.NotFound):
+            log.warning("interaction expired before the reply: %s", original)
+            return
+        else:
+            command = interaction.command.qualified_name if interaction.command else "a component"
+            log.error("error in %s", command, exc_info=error)
+            text = "Something went wrong on my side. It has been logged; please try again."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            else:
+                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            log.debug("could not tell the user about the error", exc_info=True)
+
+    def track(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return task
+
+    async def _startup_services(self, bot: commands.Bot) -> None:
+        await self.services.storage.open()
+        await self.querylog.start()
+        bot.add_dynamic_items(AskButton, FeedbackButton)
+        bot.tree.on_error = self._tree_error  # type: ignore[method-assign]
+        for ext in EXTENSIONS:
+            await bot.load_extension(ext)
+        if self.settings.guild_id:
+            guild = discord.Object(self.settings.guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            log.info("DISCORD_GUILD_ID set: syncing commands to guild %s", self.settings.guild_id)
+            await bot.tree.sync(guild=guild)
+
+    async def _tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        await self.report_error(interaction, error)
+
+    async def _shutdown_services(self, timeout: float = 8.0) -> None:
+        """Stop taking work, finish replies in flight, flush the log, close the database."""
+        self.accepting = False
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=timeout / 2)
+        await self.querylog.close(timeout=timeout / 2)
+        await self.services.storage.close()
+
+
+class TarikhBot(TarikhMixin, commands.Bot):
+    def __init__(self, services: Services, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=NO_PINGS,
+            help_command=None,
+            **options,
+        )
+        self._init_tarikh(services)
+
+    async def setup_hook(self) -> None:
+        await self._startup_services(self)
+
+    async def on_ready(self) -> None:
+        pack = self.answerer.pack
+        log.info(
+            "Tarikh %s ready as %s: %d facts loaded, %d guild(s), database %s",
+            __version__,
+            self.user,
+            len(pack.facts),
+            len(self.guilds),
+            self.settings.database,
+        )
+
+    async def close(self) -> None:
+        if self.accepting:
+            await self._shutdown_services()
+        await super().close()
+
+
+class TarikhShardedBot(TarikhMixin, commands.AutoShardedBot):
+    def __init__(self, services: Services, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=NO_PINGS,
+            help_command=None,
+            **options,
+        )
+        self._init_tarikh(services)
+
+    async def setup_hook(self) -> None:
+        await self._startup_services(self)
+
+    async def close(self) -> None:
+        if self.accepting:
+            await self._shutdown_services()
+        await super().close()
+
+
+def create_bot(settings: Settings, answerer: Answerer) -> commands.Bot:
+    services = Services(settings, answerer)
+    if settings.shard_count or settings.shard_ids:
+        return TarikhShardedBot(services, shard_count=settings.shard_count, shard_ids=settings.shard_ids)
+    return TarikhBot(services)
+
+
+def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py at another Discord-compatible server (or a local test server)."""
+    import yarl
+
+    if settings.api_base:
+        discord.http.Route.BASE = settings.api_base.rstrip("/")
+    if settings.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)

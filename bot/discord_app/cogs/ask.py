@@ -1,0 +1,129 @@
+"""/ask, answering mentions and DMs, and question autocomplete."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip
+from bot.discord_app.render import NO_PINGS
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import TarikhBot
+
+log = logging.getLogger(__name__)
+QUESTION_MAX = 300
+
+
+def user_cooldown(interaction: discord.Interaction[Any]) -> app_commands.Cooldown | None:
+    settings = interaction.client.settings  # type: ignore[attr-defined]
+    return app_commands.Cooldown(settings.cooldown_rate, settings.cooldown_per)
+
+
+class Ask(commands.Cog):
+    def __init__(self, bot: TarikhBot) -> None:
+        self.bot = bot
+        s = bot.settings
+        self._mention_cooldown = commands.CooldownMapping.from_cooldown(
+            s.cooldown_rate, s.cooldown_per, commands.BucketType.user
+        )
+
+    @app_commands.command(name="ask", description="Ask a question about the topic")
+    @app_commands.describe(question="Your question, in your own words")
+    @app_commands.checks.dynamic_cooldown(user_cooldown, key=lambda i: i.user.id)
+    async def ask(
+        self,
+        interaction: discord.Interaction[Any],
+        question: app_commands.Range[str, 1, QUESTION_MAX],
+    ) -> None:
+        reply, qid = self.bot.ask(
+            question,
+            via="slash",
+            user_id=interaction.user.id,
+            channel_id=interaction.channel_id,
+            guild_id=interaction.guild_id,
+        )
+        await interaction.response.send_message(**self.bot.render(reply, qid))
+
+    @ask.autocomplete("question")
+    async def ask_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return question_choices(self.bot, current)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.bot.user is None or not self.bot.accepting:
+            return
+        is_dm = message.guild is None
+        if not is_dm and self.bot.user not in message.mentions:
+            return
+        question = strip_mentions(message.content, self.bot.user.id).strip()
+        if not question:
+            if is_dm and not message.content:
+                return
+            await message.reply(
+                "Ask me a question after the mention, e.g. “@Tarikh who started the revolt?” or use /ask.",
+                mention_author=False,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        bucket = self._mention_cooldown.get_bucket(message)
+        retry = bucket.update_rate_limit() if bucket else None
+        if retry:
+            await message.add_reaction("⏳")
+            return
+        self.bot.track(self._answer_message(message, question))
+
+    async def _answer_message(self, message: discord.Message, question: str) -> None:
+        reply, qid = self.bot.ask(
+            question[: QUESTION_MAX * 2],
+            via="mention",
+            user_id=message.author.id,
+            channel_id=message.channel.id,
+            guild_id=message.guild.id if message.guild else None,
+        )
+        try:
+            await message.reply(mention_author=False, **self.bot.render(reply, qid))
+        except discord.HTTPException:
+            log.exception("could not answer message %s", message.id)
+
+
+_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+def strip_mentions(content: str, bot_id: int) -> str:
+    """The question without the bot's own mention (other mentions stay as text)."""
+    return _MENTION.sub(lambda m: "" if int(m[1]) == bot_id else m[0], content)
+
+
+def question_choices(bot: TarikhBot, current: str) -> list[app_commands.Choice[str]]:
+    """Fact titles and sample questions ranked by the engine (25 at most, 100 chars each)."""
+    pack = bot.answerer.pack
+    texts: list[str] = []
+    if current.strip():
+        result = bot.answerer.engine.search(current, limit=10)
+        for hit in result.hits:
+            texts.extend([hit.fact.questions[0], hit.fact.title, *hit.fact.questions[1:2]])
+    else:
+        texts = [f.questions[0] for f in list(pack.facts.values())[:CHOICES]]
+    choices: list[app_commands.Choice[str]] = []
+    seen: set[str] = set()
+    for text in texts:
+        name = clip(text, CHOICE_NAME)
+        if name.lower() in seen or not name:
+            continue
+        seen.add(name.lower())
+        choices.append(app_commands.Choice(name=name, value=name))
+        if len(choices) >= CHOICES:
+            break
+    return choices
+
+
+async def setup(bot: TarikhBot) -> None:
+    await bot.add_cog(Ask(bot))
