@@ -98,9 +98,18 @@ def stem(word: str) -> str:
     return _stem(word)
 
 
+def _pairs(name: str) -> dict[str, str]:
+    text = (DATA_DIR / name).read_text(encoding="utf-8")
+    pairs = (line.split("#", 1)[0].split() for line in text.splitlines())
+    return {p[0]: p[1] for p in pairs if len(p) == 2}
+
+
+CHAT_SPELLINGS = _pairs("chat_spellings.txt")
+
+
 def words(text: str) -> list[str]:
-    """Lower-case, accent-folded words of a text (numbers kept)."""
-    return _WORD.findall(fold_accents(text).lower())
+    """Lower-case, accent-folded words of a text (numbers kept, chat spellings read as words)."""
+    return [CHAT_SPELLINGS.get(w, w) for w in _WORD.findall(fold_accents(text).lower())]
 
 
 def is_content(word: str) -> bool:
@@ -112,8 +121,11 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words(text) if is_content(w)]
 
 
-def is_common_english(word: str) -> bool:
-    return zipf_frequency(word, "en") >= COMMON_ZIPF
+@lru_cache(maxsize=100_000)
+def is_common_english(word: str, zipf: float = COMMON_ZIPF) -> bool:
+    """True for words at least this frequent in English (wordfreq's Zipf scale: 3 = once per
+    million words)."""
+    return zipf_frequency(word, "en") >= zipf
 
 
 def load_synonym_groups(paths: Iterable[Path]) -> dict[str, frozenset[str]]:

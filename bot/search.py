@@ -30,6 +30,7 @@ from bot.analysis import (
     DateQuery,
     Vocabulary,
     find_dates,
+    is_common_english,
     is_content,
     load_synonym_groups,
     prepare_question,
@@ -52,11 +53,23 @@ FIELD_WEIGHTS = {
 }
 ENTITY_TOKEN_WEIGHT = 2.0
 K1, B = 1.2, 0.75
-SYNONYM_WEIGHT = 0.35
 CANDIDATES = 40
-# Abstention: the best fact must cover this share of the question's IDF-weighted content.
-MIN_COVERAGE = 0.6
-MIN_SCORE = 0.3
+# A matched word at least this common in English (wordfreq zipf) is not, alone, a reason to answer.
+GENERIC_ZIPF = 4.6
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The engine's few global knobs (chosen with benchmarks/tune.py on half the eval set)."""
+
+    w_bm25: float = 0.5
+    w_fuzzy: float = 0.25
+    w_cover: float = 0.25
+    synonym_weight: float = 0.35
+    unknown_weight: float = 1.2  # weight of a word the knowledge has never seen, times max IDF
+    # Abstention: confidence = share * coverage + (1 - share) * fuzzy must reach min_confidence.
+    confidence_share: float = 0.8
+    min_confidence: float = 0.55
 
 
 @dataclass(slots=True)
@@ -86,12 +99,16 @@ class Query:
     text: str
     words: list[str]
     content: list[str]  # corrected content words (unstemmed)
+    surface: dict[str, str]  # stem -> the word the user typed (after repair)
     terms: dict[str, float]  # stem or entity token -> weight
     core: list[str]  # stems that must be covered for an answer
     entities: set[str]
     dates: list[DateQuery]
     corrections: dict[str, str]
     kind: str | None  # who / when / where / why / howmany / None
+
+    # "who was Maisara?": every content word is part of a matched entity's names.
+    entity_only: bool = False
 
 
 @dataclass(slots=True)
@@ -100,6 +117,7 @@ class SearchResult:
     hits: list[Hit]
     answered: bool
     reason: str = ""
+    confidence: float = 0.0
 
     @property
     def best(self) -> Hit | None:
@@ -149,6 +167,11 @@ class SearchIndex:
             surface.update(self._add(fact))
         self.vocabulary = Vocabulary(surface)
         self._dated.sort()
+        # The first fact (in story order) that lists each entity in its who/where.
+        self.first_fact: dict[str, int] = {}
+        for doc in self.docs:
+            for eid in doc.fact.entity_ids:
+                self.first_fact.setdefault(eid, doc.position)
 
     # -- building --------------------------------------------------------------------------
 
@@ -241,8 +264,9 @@ class SearchIndex:
 class SearchEngine:
     """Answers "which fact is this question about?" or abstains."""
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex, params: Params | None = None) -> None:
         self.index = index
+        self.params = params or Params()
 
     @classmethod
     def for_pack(cls, pack: KnowledgePack) -> SearchEngine:
@@ -268,6 +292,7 @@ class SearchEngine:
         dates = find_dates(ws)
         date_words = {w for w in ws if w.isdigit()} if dates else set()
         stems = [stem(w) for w in content]
+        surface = dict(zip(stems, content, strict=True))
         entities = idx.match_entities(stems)
         q_terms: dict[str, float] = {}
         core: list[str] = []
@@ -278,13 +303,18 @@ class SearchEngine:
         for s in list(q_terms):
             for syn in idx.synonyms.get(s, ()):
                 if syn not in q_terms:
-                    q_terms[syn] = SYNONYM_WEIGHT
+                    q_terms[syn] = self.params.synonym_weight
         for eid in entities:
             q_terms[_entity_token(eid)] = 1.0
+        entity_terms: set[str] = set()
+        for eid in entities:
+            entity_terms |= idx._entity_terms.get(eid, frozenset())
         return Query(
             text=text,
             words=ws,
             content=content,
+            surface=surface,
+            entity_only=bool(core) and all(s in entity_terms for s in core),
             terms=q_terms,
             core=list(dict.fromkeys(core)),
             entities=entities,
@@ -314,7 +344,7 @@ class SearchEngine:
         idx = self.index
         doc = idx.docs[doc_index]
         total = covered = 0.0
-        unknown_idf = idx.max_idf * 1.2
+        unknown_idf = idx.max_idf * self.params.unknown_weight
         for term in query.core:
             known = term in idx.postings
             weight = idx.idf(term) if known else unknown_idf
@@ -357,16 +387,35 @@ class SearchEngine:
             if q_short:
                 fz = max(fuzz.token_set_ratio(q_short, s) for s in doc.short_texts) / 100
             cov = self.coverage(query, c)
-            score = 0.5 * bm + 0.25 * fz + 0.25 * cov + self._bonus(query, doc)
+            p = self.params
+            score = p.w_bm25 * bm + p.w_fuzzy * fz + p.w_cover * cov + self._bonus(query, doc)
             if context and context.entities and doc.entities & set(context.entities):
                 score += 0.1
             hits.append(Hit(doc.fact, score, cov, bm, fz))
         hits.sort(key=lambda h: (-h.score, idx.by_id[h.fact.id]))
         hits = hits[: max(limit, 3)]
         best = hits[0]
-        answered = best.coverage >= MIN_COVERAGE and best.score >= MIN_SCORE
-        reason = "" if answered else "not covered"
-        return SearchResult(query, hits[:limit], answered, reason)
+        share = self.params.confidence_share
+        confidence = share * best.coverage + (1 - share) * best.fuzzy
+        if confidence < self.params.min_confidence:
+            return SearchResult(query, hits[:limit], False, "not covered", confidence)
+        if not self._specific_match(query, idx.by_id[best.fact.id], context):
+            return SearchResult(query, hits[:limit], False, "too general", confidence)
+        return SearchResult(query, hits[:limit], True, "", confidence)
+
+    def _specific_match(self, query: Query, doc_index: int, context: Context | None) -> bool:
+        """At least one thing the question and the fact share is specific: an entity, a date, or
+        a word that is not everyday English ("what's your name?" shares only "name")."""
+        doc = self.index.docs[doc_index]
+        if query.entities & doc.entities or (context and set(context.entities) & doc.entities):
+            return True
+        when = doc.fact.when
+        if query.dates and when is not None and any(when.overlaps(d.start, d.end) for d in query.dates):
+            return True
+        for term in query.core:
+            if term in doc.terms and not is_common_english(query.surface.get(term, term), GENERIC_ZIPF):
+                return True
+        return False
 
     def _bonus(self, query: Query, doc: _Doc) -> float:
         bonus = 0.0
@@ -387,6 +436,10 @@ class SearchEngine:
         if query.entities:
             shared = len(query.entities & doc.entities)
             bonus += 0.05 * min(shared, 2)
+            if query.entity_only and any(
+                self.index.first_fact.get(e) == doc.position for e in query.entities
+            ):
+                bonus += 0.1  # "who was X?": the fact that introduces X
         return bonus
 
     # -- suggestions -------------------------------------------------------------------------

@@ -1,0 +1,204 @@
+"""Accuracy of Tarikh's engine against two baselines, on benchmarks/questions.yaml, in one run.
+
+    python benchmarks/accuracy.py [--questions FILE] [--knowledge DIR] [--misses]
+
+Metrics (answerable questions): top-1 (the answer given is a right fact; an abstention counts
+as a miss), top-3 and MRR@10 over the ranking; off-topic rejection = share of unanswerable
+questions the system declines. Baselines have no abstention of their own, so each is given the
+score threshold that maximises its balanced accuracy on this very set (an oracle: generous to
+the baselines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rank_bm25 import BM25Okapi  # noqa: E402
+from rapidfuzz import fuzz, process, utils  # noqa: E402
+
+from bot.answer import Answerer  # noqa: E402
+from bot.knowledge import Fact, load_pack  # noqa: E402
+
+
+@dataclass
+class Item:
+    q: str
+    kind: str
+    answers: list[str]
+
+
+@dataclass
+class Outcome:
+    ranking: list[str]  # fact ids, best first
+    answered: bool
+    top: str | None  # the fact the system would answer with
+
+
+Ranker = Callable[[str], tuple[list[tuple[str, float]], bool | None]]
+
+
+def load_items(path: Path) -> list[Item]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [Item(str(x["q"]), x.get("kind", "?"), list(x.get("answers") or [])) for x in data["questions"]]
+
+
+def fact_text(f: Fact) -> str:
+    return " ".join([f.title, f.answer, f.excerpt or "", *f.questions])
+
+
+def tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def metrics(items: list[Item], outcomes: list[Outcome]) -> dict[str, float]:
+    top1 = top3 = rr = rejected = 0.0
+    n_ans = n_off = 0
+    for item, out in zip(items, outcomes, strict=True):
+        if item.answers:
+            n_ans += 1
+            right = set(item.answers)
+            if out.answered and out.top in right:
+                top1 += 1
+            if any(f in right for f in out.ranking[:3]):
+                top3 += 1
+            for rank, fid in enumerate(out.ranking[:10], 1):
+                if fid in right:
+                    rr += 1 / rank
+                    break
+        else:
+            n_off += 1
+            if not out.answered:
+                rejected += 1
+    return {
+        "top1": top1 / max(n_ans, 1),
+        "top3": top3 / max(n_ans, 1),
+        "mrr": rr / max(n_ans, 1),
+        "reject": rejected / max(n_off, 1),
+        "n_ans": n_ans,
+        "n_off": n_off,
+    }
+
+
+def with_oracle_threshold(items: list[Item], scored: list[list[tuple[str, float]]]) -> list[Outcome]:
+    """Pick the abstention threshold that maximises balanced accuracy for a baseline."""
+    candidates = sorted({s[0][1] for s in scored if s} | {float("inf")})
+    best: tuple[float, float] = (-1.0, 0.0)
+    for t in candidates:
+        outs = [Outcome([f for f, _ in s], bool(s) and s[0][1] >= t, s[0][0] if s else None) for s in scored]
+        m = metrics(items, outs)
+        balanced = (m["top1"] + m["reject"]) / 2
+        if balanced > best[0]:
+            best = (balanced, t)
+    t = best[1]
+    return [Outcome([f for f, _ in s], bool(s) and s[0][1] >= t, s[0][0] if s else None) for s in scored]
+
+
+def run_baseline_wratio(facts: list[Fact], items: list[Item]) -> tuple[list[Outcome], float]:
+    texts = {f.id: fact_text(f) for f in facts}
+    start = time.perf_counter()
+    scored = [
+        [
+            (fid, score)
+            for _, score, fid in process.extract(
+                it.q, texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=10
+            )
+        ]
+        for it in items
+    ]
+    elapsed = time.perf_counter() - start
+    return with_oracle_threshold(items, scored), elapsed / len(items) * 1000
+
+
+def run_baseline_bm25(facts: list[Fact], items: list[Item]) -> tuple[list[Outcome], float]:
+    bm25 = BM25Okapi([tokens(fact_text(f)) for f in facts])
+    ids = [f.id for f in facts]
+    start = time.perf_counter()
+    scored = []
+    for it in items:
+        scores = bm25.get_scores(tokens(it.q))
+        order = sorted(range(len(ids)), key=lambda i: -scores[i])[:10]
+        scored.append([(ids[i], float(scores[i])) for i in order if scores[i] > 0])
+    elapsed = time.perf_counter() - start
+    return with_oracle_threshold(items, scored), elapsed / len(items) * 1000
+
+
+def run_tarikh(answerer: Answerer, items: list[Item]) -> tuple[list[Outcome], float]:
+    outs = []
+    start = time.perf_counter()
+    for it in items:
+        reply = answerer.ask(it.q)
+        ranking = [h.fact.id for h in answerer.engine.search(it.q, limit=10).hits]
+        if reply.answered and reply.fact_id and (not ranking or ranking[0] != reply.fact_id):
+            ranking = [reply.fact_id, *[r for r in ranking if r != reply.fact_id]]
+        outs.append(Outcome(ranking, reply.answered, reply.fact_id))
+    elapsed = time.perf_counter() - start
+    return outs, elapsed / len(items) * 1000 / 2  # two passes per question above
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--questions", type=Path, default=ROOT / "benchmarks" / "questions.yaml")
+    ap.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    ap.add_argument("--misses", action="store_true", help="list the questions Tarikh gets wrong")
+    args = ap.parse_args()
+
+    pack = load_pack(args.knowledge)
+    items = load_items(args.questions)
+    facts = list(pack.facts.values())
+    answerer = Answerer(pack)
+
+    rows = [
+        ("tarikh (hybrid)", *run_tarikh(answerer, items)),
+        ("rapidfuzz WRatio", *run_baseline_wratio(facts, items)),
+        ("BM25 (rank-bm25)", *run_baseline_bm25(facts, items)),
+    ]
+    n = metrics(items, rows[0][1])
+    print(
+        f"{len(items)} questions ({n['n_ans']:.0f} answerable, {n['n_off']:.0f} off-topic), {len(facts)} facts\n"
+    )
+    print("| system | top-1 | top-3 | MRR | off-topic rejected | ms/question |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, outs, ms in rows:
+        m = metrics(items, outs)
+        print(
+            f"| {name} | {m['top1']:.1%} | {m['top3']:.1%} | {m['mrr']:.3f} | {m['reject']:.1%} | {ms:.2f} |"
+        )
+
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for i, it in enumerate(items):
+        by_kind[it.kind].append(i)
+    print("\nTarikh by kind of question:\n")
+    print("| kind | n | right |")
+    print("|---|---:|---:|")
+    outs = rows[0][1]
+    for kind, idxs in sorted(by_kind.items()):
+        ok = 0
+        for i in idxs:
+            it, out = items[i], outs[i]
+            ok += (out.answered and out.top in it.answers) if it.answers else (not out.answered)
+        print(f"| {kind} | {len(idxs)} | {ok / len(idxs):.0%} |")
+
+    if args.misses:
+        print("\nMisses:")
+        for it, out in zip(items, outs, strict=True):
+            good = (out.answered and out.top in it.answers) if it.answers else not out.answered
+            if not good:
+                got = out.top if out.answered else "(declined)"
+                print(f"  [{it.kind}] {it.q!r}: got {got}, want {it.answers or '(decline)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
