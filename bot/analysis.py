@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import snowballstemmer
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
 
 from bot.dates import (
@@ -190,8 +191,9 @@ def find_dates(ws: list[str]) -> list[DateQuery]:
 class Vocabulary:
     """The knowledge's surface words, for repairing misspelt rare words in questions."""
 
-    def __init__(self, surface_words: Iterable[str]) -> None:
+    def __init__(self, surface_words: Iterable[str], frequency: dict[str, int] | None = None) -> None:
         self._known: set[str] = set()
+        self._freq = frequency or {}
         by_length: dict[int, list[str]] = {}
         for w in surface_words:
             if w in self._known or w.isdigit():
@@ -206,8 +208,10 @@ class Vocabulary:
     def repair(self, word: str) -> str | None:
         """The known word a misspelt one was meant to be, or None.
 
-        Only words that are neither known nor ordinary English (zipf < 3) are repaired, and
-        only when one known word is clearly close: "maisra" -> "maysara", never "pizza" -> "pisa".
+        Only words that are neither known nor ordinary English (zipf < 3) are repaired, to a known
+        word within a small edit distance (a swap of two letters counts as one edit: "blaj" ->
+        "balj"): one edit up to 5 letters, two up to 9, three beyond. Among equally close words
+        the one the knowledge uses most wins. "pizza" is never turned into anything.
         """
         if len(word) < 4 or word.isdigit() or word in self._known or is_common_english(word):
             return None
@@ -216,13 +220,22 @@ class Vocabulary:
             candidates.extend(self._by_length.get(n, ()))
         if not candidates:
             return None
-        cutoff = 80 if len(word) <= 5 else 75
-        best = process.extract(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff, limit=2)
-        if not best:
+        max_edits = 1 if len(word) <= 5 else 2 if len(word) <= 9 else 3
+        found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=8)
+        if not found:
             return None
-        if len(best) == 2 and best[0][1] - best[1][1] < 3 and _stem(best[0][0]) != _stem(best[1][0]):
-            return None  # two different words equally close: do not guess
-        return best[0][0]
+        nearest = min(d for _, d, _ in found)
+        tied = [w for w, d, _ in found if d == nearest]
+        return max(tied, key=lambda w: (_common_prefix(w, word), self._freq.get(w, 0)))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def prepare_question(text: str) -> str:

@@ -62,14 +62,14 @@ GENERIC_ZIPF = 4.6
 class Params:
     """The engine's few global knobs (chosen with benchmarks/tune.py on half the eval set)."""
 
-    w_bm25: float = 0.5
+    w_bm25: float = 0.3
     w_fuzzy: float = 0.25
-    w_cover: float = 0.25
-    synonym_weight: float = 0.35
-    unknown_weight: float = 1.2  # weight of a word the knowledge has never seen, times max IDF
+    w_cover: float = 0.1
+    synonym_weight: float = 0.5
+    unknown_weight: float = 0.8  # weight of a word the knowledge has never seen, times max IDF
     # Abstention: confidence = share * coverage + (1 - share) * fuzzy must reach min_confidence.
-    confidence_share: float = 0.8
-    min_confidence: float = 0.55
+    confidence_share: float = 0.7
+    min_confidence: float = 0.5
 
 
 @dataclass(slots=True)
@@ -148,6 +148,7 @@ class SearchIndex:
         self._phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self._entity_terms: dict[str, frozenset[str]] = {}
         surface: set[str] = set()
+        self._surface_freq: dict[str, int] = defaultdict(int)
         for ent in self.entities.values():
             all_terms: set[str] = set()
             for name in ent.names:
@@ -165,7 +166,7 @@ class SearchIndex:
         self._dated: list[tuple[tuple[int, int, int], int]] = []
         for fact in pack.facts.values():
             surface.update(self._add(fact))
-        self.vocabulary = Vocabulary(surface)
+        self.vocabulary = Vocabulary(surface, self._surface_freq)
         self._dated.sort()
         # The first fact (in story order) that lists each entity in its who/where.
         self.first_fact: dict[str, int] = {}
@@ -201,7 +202,10 @@ class SearchIndex:
             weight = FIELD_WEIGHTS[fieldname]
             for part in parts:
                 ws = words(part)
-                surface.update(w for w in ws if is_content(w))
+                for w in ws:
+                    if is_content(w):
+                        surface.add(w)
+                        self._surface_freq[w] += 1
                 stems = [stem(w) for w in ws if is_content(w)]
                 for s in stems:
                     bag[s] += weight
