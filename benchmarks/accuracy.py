@@ -166,7 +166,8 @@ def main() -> int:
     ]
     n = metrics(items, rows[0][1])
     print(
-        f"{len(items)} questions ({n['n_ans']:.0f} answerable, {n['n_off']:.0f} off-topic), {len(facts)} facts\n"
+        f"{len(items)} questions ({n['n_ans']:.0f} answerable, {n['n_off']:.0f} off-topic), "
+        f"{len(facts)} facts\n"
     )
     print("| system | top-1 | top-3 | MRR | off-topic rejected | ms/question |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -6,6 +6,7 @@ Everything here is topic-neutral; a knowledge pack only adds vocabulary and syno
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -226,7 +227,16 @@ class Vocabulary:
             return None
         nearest = min(d for _, d, _ in found)
         tied = [w for w, d, _ in found if d == nearest]
-        return max(tied, key=lambda w: (_common_prefix(w, word), self._freq.get(w, 0)))
+        # Ties: the same letters in another order first ("seige" -> "siege", not "seize"), then
+        # the longest shared beginning, then the word the knowledge uses most.
+        return max(
+            tied, key=lambda w: (-_letter_difference(w, word), _common_prefix(w, word), self._freq.get(w, 0))
+        )
+
+
+def _letter_difference(a: str, b: str) -> int:
+    ca, cb = Counter(a), Counter(b)
+    return sum(((ca - cb) + (cb - ca)).values())
 
 
 def _common_prefix(a: str, b: str) -> int:

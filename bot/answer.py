@@ -163,7 +163,13 @@ class Answerer:
                 return self.reply_for_fact(shown, prev, score=1.0, followup="previous")
         result = self.engine.search(question)
         if previous is not None and self._leans_on_context(result):
-            ctx = Context(entities=self._context_entities(previous, result), exclude=(previous.id,))
+            entities = self._context_entities(previous, result)
+            if not result.query.core and not result.query.dates:
+                # "what happened to him?": the next part of the story about the same people
+                later = self._next_about(previous, entities)
+                if later is not None:
+                    return self.reply_for_fact(shown, later, score=1.0, followup="context")
+            ctx = Context(entities=entities, exclude=(previous.id,))
             contextual = self.engine.search(question, context=ctx)
             if contextual.answered or not result.answered:
                 result = contextual
@@ -180,6 +186,15 @@ class Answerer:
                 shown, result.best.fact, score=result.best.score, corrections=result.query.corrections
             )
         return self._decline(shown, result)
+
+    def _next_about(self, previous: Fact, entities: tuple[str, ...]) -> Fact | None:
+        facts = list(self.pack.facts.values())
+        start = facts.index(previous) + 1 if previous in facts else 0
+        wanted = set(entities)
+        for fact in facts[start:]:
+            if wanted & set(fact.entity_ids):
+                return fact
+        return None
 
     def _leans_on_context(self, result: SearchResult) -> bool:
         """A question with a pronoun and no named entity of its own ("when did he die?")."""
@@ -213,7 +228,8 @@ class Answerer:
         date = None
         if fact.when is not None:
             date = DateRef(edtf=fact.when.edtf, ce=fact.when.ce, ah=fact.when.ah)
-        entities = [self._entity_ref(e) for e in fact.entity_ids if e in self.pack.entities]
+        entity_ids = dict.fromkeys(e for e in fact.entity_ids if e in self.pack.entities)
+        entities = [self._entity_ref(e) for e in entity_ids]
         links = [LinkRef(lk.title, lk.url) for lk in fact.links]
         return Reply(
             question=question,

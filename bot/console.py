@@ -75,13 +75,14 @@ def render_reply(reply: Reply, style: Style | None = None) -> str:
         )
     elif reply.origin == "guild":
         lines.append(f"{s.accent('Source:')} added by the moderators of this server")
-    more = [e for e in reply.entities if e.link]
-    if more or reply.links:
+    reading: dict[str, str] = {}  # url -> label, first label wins
+    for label, url in [(e.name, e.link) for e in reply.entities] + [(lk.title, lk.url) for lk in reply.links]:
+        if url and url not in reading:
+            reading[url] = label
+    if reading:
         lines.append(s.accent("Read more:"))
-        for e in more:
-            lines.append(f"  - {e.name}: {e.link}")
-        for lk in reply.links:
-            lines.append(f"  - {lk.title}: {lk.url}")
+        for url, label in reading.items():
+            lines.append(f"  - {label}: {url}")
     if reply.related:
         lines.append(s.accent("Ask next:"))
         for i, r in enumerate(reply.related, 1):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from convertdate import islamic, julian
 from edtf import parse_edtf
@@ -128,21 +129,62 @@ def _ah_text(start: YMD, end: YMD, q: str) -> str:
     return _qualify(f"{years} AH", "~" if q == "~" else "")
 
 
-def parse_when(value: str) -> DateInfo:
-    """Parse an EDTF date or interval; raise DateError with a reason when it is not valid."""
-    if not isinstance(value, str):
-        raise DateError(f'must be a quoted EDTF string such as "0740", not {value!r}')
-    value = value.strip()
-    sides = value.split("/")
-    if len(sides) > 2 or not all(sides):
-        raise DateError(f"'{value}' is not an EDTF date or a closed interval such as 0739/0743")
-    try:
+_SEASON_MONTHS = {21: (3, 5), 22: (6, 8), 23: (9, 11), 24: (12, 12)}  # as the edtf library reads them
+
+
+def _month_days(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 else 28  # Julian leap years
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _fast_bounds(side: str) -> tuple[YMD, YMD] | None:
+    """Bounds of the common forms (year, month, day, season, with ?~%) without a full parse."""
+    m = _SIDE.match(side)
+    if not m:
+        return None
+    year = int(m["year"])
+    if not m["month"]:
+        return (year, 1, 1), (year, 12, 31)
+    month = int(m["month"])
+    if month in _SEASON_MONTHS and not m["day"]:
+        first, last = _SEASON_MONTHS[month]
+        return (year, first, 1), (year, last, _month_days(year, last))
+    if not 1 <= month <= 12:
+        return None
+    if not m["day"]:
+        return (year, month, 1), (year, month, _month_days(year, month))
+    day = int(m["day"])
+    if not 1 <= day <= _month_days(year, month):
+        return None
+    return (year, month, day), (year, month, day)
+
+
+def _bounds(value: str, sides: list[str]) -> tuple[YMD, YMD]:
+    fast = [_fast_bounds(s) for s in sides]
+    if all(fast):
+        return fast[0][0], fast[-1][1]  # type: ignore[index]
+    try:  # anything beyond the common forms: the full EDTF grammar (slow, but rare)
         parsed = parse_edtf(value)
         lo, hi = parsed.lower_strict(), parsed.upper_strict()
     except Exception as exc:  # the edtf library raises several exception types
         raise DateError(f"'{value}' is not valid EDTF ({exc.__class__.__name__})") from None
-    start: YMD = (lo.tm_year, lo.tm_mon, lo.tm_mday)
-    end: YMD = (hi.tm_year, hi.tm_mon, hi.tm_mday)
+    return (lo.tm_year, lo.tm_mon, lo.tm_mday), (hi.tm_year, hi.tm_mon, hi.tm_mday)
+
+
+def parse_when(value: str) -> DateInfo:
+    """Parse an EDTF date or interval; raise DateError with a reason when it is not valid."""
+    if not isinstance(value, str):
+        raise DateError(f'must be a quoted EDTF string such as "0740", not {value!r}')
+    return _parse_when(value.strip())
+
+
+@lru_cache(maxsize=4096)
+def _parse_when(value: str) -> DateInfo:
+    sides = value.split("/")
+    if len(sides) > 2 or not all(sides):
+        raise DateError(f"'{value}' is not an EDTF date or a closed interval such as 0739/0743")
+    start, end = _bounds(value, sides)
     if start > end:
         raise DateError(f"'{value}' ends before it starts")
     texts = [_side_text(s) for s in sides]

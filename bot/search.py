@@ -343,7 +343,7 @@ class SearchEngine:
                 scores[doc_index] += w * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
         return scores
 
-    def coverage(self, query: Query, doc_index: int) -> float:
+    def coverage(self, query: Query, doc_index: int, context: Context | None = None) -> float:
         """IDF-weighted share of the question's content that this fact speaks to."""
         idx = self.index
         doc = idx.docs[doc_index]
@@ -354,6 +354,12 @@ class SearchEngine:
             weight = idx.idf(term) if known else unknown_idf
             total += weight
             if term in doc.terms or any(s in doc.terms for s in idx.synonyms.get(term, ())):
+                covered += weight
+        if context and context.entities:
+            # the person or place a pronoun stands for counts as part of the question
+            weight = idx.max_idf * 0.5
+            total += weight
+            if doc.entities & set(context.entities):
                 covered += weight
         if query.dates:
             weight = idx.max_idf * 0.5
@@ -390,7 +396,7 @@ class SearchEngine:
             fz = 0.0
             if q_short:
                 fz = max(fuzz.token_set_ratio(q_short, s) for s in doc.short_texts) / 100
-            cov = self.coverage(query, c)
+            cov = self.coverage(query, c, context)
             p = self.params
             score = p.w_bm25 * bm + p.w_fuzzy * fz + p.w_cover * cov + self._bonus(query, doc)
             if context and context.entities and doc.entities & set(context.entities):

@@ -100,7 +100,9 @@ class Timeline:
         """Console syntax: '[FROM] [TO] [ce|ah|both]'."""
         parts = arg.split()
         calendar = "both"
-        if parts and parts[-1].lower() in CALENDARS:
+        # A last word "ce"/"ah"/"both" picks the calendar shown, unless it marks the year before
+        # it ("741 ce", "123 ah").
+        if parts and parts[-1].lower() in CALENDARS and (len(parts) == 1 or not parts[-2].isdigit()):
             calendar = parts.pop().lower()
         merged: list[str] = []
         for p in parts:  # "123 ah" -> "123ah"

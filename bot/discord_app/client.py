@@ -163,6 +163,12 @@ class TarikhMixin:
             log.info("DISCORD_GUILD_ID set: syncing commands to guild %s", self.settings.guild_id)
             await bot.tree.sync(guild=guild)
 
+    async def on_command_error(self, context: commands.Context[Any], exception: Exception) -> None:
+        # Mentions are questions for the Ask cog, not text commands: don't log each one as an error.
+        if isinstance(exception, commands.CommandNotFound):
+            return
+        await super().on_command_error(context, exception)  # type: ignore[misc]
+
     async def _tree_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:

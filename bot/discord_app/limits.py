@@ -49,8 +49,8 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     embed.clear_fields()
     for f in fields:
         embed.add_field(
-            name=clip(f.name or "\u200b", FIELD_NAME),
-            value=clip(f.value or "\u200b", FIELD_VALUE),
+            name=clip(f.name or "", FIELD_NAME) or "\u200b",
+            value=clip(f.value or "", FIELD_VALUE) or "\u200b",
             inline=bool(f.inline),
         )
     if embed.footer and embed.footer.text:

@@ -42,7 +42,7 @@ class Ask(commands.Cog):
         question: app_commands.Range[str, 1, QUESTION_MAX],
     ) -> None:
         reply, qid = self.bot.ask(
-            question,
+            strip_markup(question) or question,
             via="slash",
             user_id=interaction.user.id,
             channel_id=interaction.channel_id,
@@ -63,7 +63,7 @@ class Ask(commands.Cog):
         is_dm = message.guild is None
         if not is_dm and self.bot.user not in message.mentions:
             return
-        question = strip_mentions(message.content, self.bot.user.id).strip()
+        question = strip_markup(message.content)
         if not question:
             if is_dm and not message.content:
                 return
@@ -94,12 +94,13 @@ class Ask(commands.Cog):
             log.exception("could not answer message %s", message.id)
 
 
-_MENTION = re.compile(r"<@!?(\d+)>")
+_MARKUP = re.compile(r"<@[!&]?\d+>|<#\d+>|<a?:\w+:\d+>|@everyone|@here")
 
 
-def strip_mentions(content: str, bot_id: int) -> str:
-    """The question without the bot's own mention (other mentions stay as text)."""
-    return _MENTION.sub(lambda m: "" if int(m[1]) == bot_id else m[0], content)
+def strip_markup(content: str) -> str:
+    """The question without Discord markup: user, role and channel mentions (the bot's own
+    included), custom emoji, @everyone and @here say nothing about what is asked."""
+    return " ".join(_MARKUP.sub(" ", content).split())
 
 
 def question_choices(bot: TarikhBot, current: str) -> list[app_commands.Choice[str]]:

@@ -1,0 +1,37 @@
+"""Words, typo repair and dates in questions."""
+
+from bot.analysis import find_dates, terms, words
+from bot.search import SearchEngine
+
+
+def test_words_fold_accents_and_chat_spellings() -> None:
+    assert words("Qayrawān, wen did it happen?") == ["qayrawan", "when", "did", "it", "happen"]
+    assert terms("What happened to the Berbers?") == ["berber"]
+
+
+def test_typo_repair_fixes_rare_words_only(answerer) -> None:
+    vocab = answerer.engine.index.vocabulary
+    assert vocab.repair("blaj") == "balj"  # a swapped pair of letters is one edit
+    assert vocab.repair("kharajites") == "kharijites"
+    assert vocab.repair("battel") == "battle"
+    assert vocab.repair("seige") == "siege"
+    # ordinary English words are never "corrected" into knowledge words
+    for word in ("pizza", "weather", "football", "dinner", "music"):
+        assert vocab.repair(word) is None, word
+
+
+def test_dates_in_questions() -> None:
+    [d] = find_dates(words("what happened in 741?"))
+    assert d.start == (741, 1, 1) and d.end == (741, 12, 31)
+    [ah] = find_dates(words("events of 123 AH"))
+    assert ah.label == "123 AH" and ah.start == (740, 11, 26)
+    [spring] = find_dates(words("spring 742"))
+    assert spring.start == (742, 3, 1) and spring.end[1] == 5
+    assert find_dates(words("how many of the 40 men survived")) == []
+
+
+def test_alias_spellings_find_the_same_entity(answerer) -> None:
+    engine: SearchEngine = answerer.engine
+    for spelling in ("Maysara", "Maisara", "maysarah"):
+        assert "maysara-al-matghari" in engine.parse(f"who was {spelling}").entities, spelling
+    assert "tangier" in engine.parse("revolt in tangiers").entities
