@@ -109,13 +109,21 @@ def _pairs(name: str) -> dict[str, str]:
 CHAT_SPELLINGS = _pairs("chat_spellings.txt")
 
 
+def plain_words(text: str) -> list[str]:
+    """Lower-case, accent-folded words (for indexing the knowledge's own well-spelt text)."""
+    return _WORD.findall(fold_accents(text).lower())
+
+
 def words(text: str) -> list[str]:
     """Lower-case, accent-folded words of a text (numbers kept, chat spellings read as words)."""
     return [CHAT_SPELLINGS.get(w, w) for w in _WORD.findall(fold_accents(text).lower())]
 
 
+NON_CONTENT = STOP_WORDS | FILLER_WORDS | QUESTION_WORDS
+
+
 def is_content(word: str) -> bool:
-    return word not in STOP_WORDS and word not in FILLER_WORDS and word not in QUESTION_WORDS
+    return word not in NON_CONTENT
 
 
 def terms(text: str) -> list[str]:

@@ -236,6 +236,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """For Docker's HEALTHCHECK: pack loads, database writable, gateway connected (heartbeat file)."""
+    from bot.health import report, run_checks
+
+    settings = _settings(args)
+    if args.heartbeat:
+        settings = _replace(settings, health_file=Path(args.heartbeat))
+    return report(run_checks(settings), sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -294,6 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=0, help="only the last N days (default: all)")
     p.add_argument("--top", type=int, default=10, help="how many questions to list (default 10)")
     p.set_defaults(func=cmd_stats)
+
+    p = add("health", "check the running bot: pack loads, database writable, gateway connected")
+    p.add_argument("--db", metavar="PATH", help="SQLite database (default: TARIKH_DB or data/tarikh.db)")
+    p.add_argument(
+        "--heartbeat",
+        metavar="FILE",
+        help="the running bot's heartbeat file (default: TARIKH_HEALTH_FILE or health.json by the database)",
+    )
+    p.set_defaults(func=cmd_health)
     return parser
 
 

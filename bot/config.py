@@ -84,6 +84,17 @@ class Settings:
     shard_count: int | None = None
     shard_ids: list[int] | None = None
     owner_ids: tuple[int, ...] = ()
+    health_file: Path | None = None  # None: health.json next to the database
+
+    @property
+    def heartbeat_path(self) -> Path:
+        """Where the running bot writes its heartbeat and `python -m bot health` reads it."""
+        if self.health_file is not None:
+            return self.health_file
+        db = str(self.database)
+        if db.startswith("sqlite:///"):
+            db = db[len("sqlite:///") :]
+        return Path(db).parent / "health.json"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -100,6 +111,7 @@ class Settings:
             owner_ids = tuple(int(x) for x in owners)
         except ValueError:
             raise ConfigError("TARIKH_OWNER_IDS must be Discord user ids separated by commas") from None
+        health = env.get("TARIKH_HEALTH_FILE", "").strip()
         return cls(
             discord_token=env.get("DISCORD_TOKEN", "").strip() or None,
             guild_id=_int(env, "DISCORD_GUILD_ID", None),
@@ -116,4 +128,5 @@ class Settings:
             shard_count=_int(env, "SHARD_COUNT", None),
             shard_ids=_shard_ids(env),
             owner_ids=owner_ids,
+            health_file=Path(health) if health else None,
         )

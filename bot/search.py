@@ -15,17 +15,19 @@ Pipeline for one question:
 
 from __future__ import annotations
 
-import heapq
 import math
+from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from bot.analysis import (
+    NON_CONTENT,
     PRONOUNS,
     DateQuery,
     Vocabulary,
@@ -33,6 +35,7 @@ from bot.analysis import (
     is_common_english,
     is_content,
     load_synonym_groups,
+    plain_words,
     prepare_question,
     stem,
     terms,
@@ -75,9 +78,7 @@ class Params:
 @dataclass(slots=True)
 class _Doc:
     fact: Fact
-    bag: dict[str, float]
     length: float
-    terms: frozenset[str]
     entities: frozenset[str]
     short_texts: tuple[str, ...]
     position: int
@@ -138,7 +139,11 @@ def _entity_token(eid: str) -> str:
 
 
 class SearchIndex:
-    """An inverted index over one pack's facts (and any facts added later)."""
+    """An inverted index over one pack's facts.
+
+    Postings are numpy arrays per term (document numbers, ascending, and the BM25 term-frequency
+    factor already computed), so scoring a question is a few vectorised additions per term.
+    """
 
     def __init__(self, pack: KnowledgePack, *, synonym_files: Sequence[Path] = ()) -> None:
         self.pack = pack
@@ -146,6 +151,7 @@ class SearchIndex:
         files = [PACKAGE_SYNONYMS, pack.path / "synonyms.txt", *synonym_files]
         self.synonyms = load_synonym_groups(files)
         self._phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        self._phrase_lengths: dict[str, list[int]] = defaultdict(list)  # first term -> lengths
         self._entity_terms: dict[str, frozenset[str]] = {}
         surface: set[str] = set()
         self._surface_freq: dict[str, int] = defaultdict(int)
@@ -155,19 +161,41 @@ class SearchIndex:
                 phrase = tuple(terms(name))
                 if phrase:
                     self._phrases[phrase].add(ent.id)
+                    if len(phrase) not in self._phrase_lengths[phrase[0]]:
+                        self._phrase_lengths[phrase[0]].append(len(phrase))
                     all_terms.update(phrase)
                 surface.update(w for w in words(name) if is_content(w))
             self._entity_terms[ent.id] = frozenset(all_terms)
-        self._max_phrase = max((len(p) for p in self._phrases), default=1)
+        for lengths in self._phrase_lengths.values():
+            lengths.sort(reverse=True)
         self.docs: list[_Doc] = []
         self.by_id: dict[str, int] = {}
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self._total_len = 0.0
+        build_docs: dict[str, array[int]] = defaultdict(lambda: array("i"))
+        build_tfs: dict[str, array[float]] = defaultdict(lambda: array("f"))
         self._dated: list[tuple[tuple[int, int, int], int]] = []
         for fact in pack.facts.values():
-            surface.update(self._add(fact))
+            bag = self._add(fact, surface)
+            index = len(self.docs) - 1
+            for term, tf in bag.items():
+                build_docs[term].append(index)
+                build_tfs[term].append(tf)
         self.vocabulary = Vocabulary(surface, self._surface_freq)
+        is_common_english("the")  # load the word-frequency table now, not on a user's first question
         self._dated.sort()
+        lengths = np.fromiter((d.length for d in self.docs), dtype=np.float32, count=len(self.docs))
+        avg = float(lengths.mean()) if len(self.docs) else 1.0
+        norm = K1 * (1 - B + B * lengths / avg)
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, docs_arr in build_docs.items():
+            doc_ids = np.frombuffer(docs_arr, dtype=np.int32)
+            tf = np.frombuffer(build_tfs[term], dtype=np.float32)
+            self.postings[term] = (doc_ids, (tf * (K1 + 1) / (tf + norm[doc_ids])).astype(np.float32))
+        n = len(self.docs)
+        self._idf = {
+            t: math.log(1 + (n - len(p[0]) + 0.5) / (len(p[0]) + 0.5)) for t, p in self.postings.items()
+        }
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._sets: dict[str, frozenset[int]] = {}
         # The first fact (in story order) that lists each entity in its who/where.
         self.first_fact: dict[str, int] = {}
         for doc in self.docs:
@@ -180,62 +208,58 @@ class SearchIndex:
         """Entities whose name or alias appears as a run of terms."""
         found: set[str] = set()
         n = len(stems)
-        for size in range(min(self._max_phrase, n), 0, -1):
-            for i in range(n - size + 1):
-                ids = self._phrases.get(tuple(stems[i : i + size]))
-                if ids:
-                    found.update(ids)
+        phrases, lengths_of = self._phrases, self._phrase_lengths
+        for i, first in enumerate(stems):
+            lengths = lengths_of.get(first)
+            if not lengths:
+                continue
+            for size in lengths:
+                if i + size <= n:
+                    ids = phrases.get(tuple(stems[i : i + size]))
+                    if ids:
+                        found.update(ids)
         return found
 
-    def _add(self, fact: Fact) -> set[str]:
+    def _add(self, fact: Fact, surface: set[str]) -> dict[str, float]:
         bag: dict[str, float] = defaultdict(float)
-        surface: set[str] = set()
-        texts = {
-            "title": [fact.title],
-            "questions": list(fact.questions),
-            "answer": [fact.answer],
-            "excerpt": [fact.excerpt or ""],
-            "tags": list(fact.tags),
-        }
+        freq = self._surface_freq
+        texts = (
+            ("title", (fact.title,)),
+            ("questions", fact.questions),
+            ("answer", (fact.answer,)),
+            ("excerpt", (fact.excerpt or "",)),
+            ("tags", fact.tags),
+        )
         entity_ids = set(fact.entity_ids)
-        for fieldname, parts in texts.items():
+        for fieldname, parts in texts:
             weight = FIELD_WEIGHTS[fieldname]
             for part in parts:
-                ws = words(part)
-                for w in ws:
-                    if is_content(w):
-                        surface.add(w)
-                        self._surface_freq[w] += 1
-                stems = [stem(w) for w in ws if is_content(w)]
+                content = [w for w in plain_words(part) if w not in NON_CONTENT]
+                stems = [stem(w) for w in content]
+                for w in content:
+                    freq[w] += 1
+                surface.update(content)
                 for s in stems:
                     bag[s] += weight
                 if fieldname in ("title", "answer", "excerpt"):
                     entity_ids |= self.match_entities(stems)
+        entity_ids &= self.entities.keys()
         for eid in entity_ids:
-            if eid not in self.entities:
-                continue
             bag[_entity_token(eid)] += ENTITY_TOKEN_WEIGHT
             for s in self._entity_terms[eid]:
                 bag[s] += FIELD_WEIGHTS["entities"]
         index = len(self.docs)
-        short = tuple(" ".join(w for w in words(t) if is_content(w)) for t in (fact.title, *fact.questions))
-        doc = _Doc(
-            fact=fact,
-            bag=dict(bag),
-            length=sum(bag.values()),
-            terms=frozenset(bag),
-            entities=frozenset(entity_ids),
-            short_texts=short,
-            position=index,
+        short = tuple(
+            " ".join(w for w in plain_words(t) if w not in NON_CONTENT) for t in (fact.title, *fact.questions)
         )
-        self.docs.append(doc)
+        self.docs.append(
+            _Doc(fact=fact, length=sum(bag.values()), entities=frozenset(entity_ids), short_texts=short,
+                 position=index)
+        )  # fmt: skip
         self.by_id[fact.id] = index
-        self._total_len += doc.length
-        for term, tf in doc.bag.items():
-            self.postings[term].append((index, tf))
         if fact.when is not None:
             self._dated.append((fact.when.start, index))
-        return surface
+        return bag
 
     # -- statistics ------------------------------------------------------------------------
 
@@ -244,19 +268,35 @@ class SearchIndex:
         return len(self.docs)
 
     def idf(self, term: str) -> float:
-        n = len(self.docs)
-        df = len(self.postings.get(term, ()))
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return self._idf.get(term, self.max_idf)
 
-    @property
-    def max_idf(self) -> float:
-        return math.log(1 + (len(self.docs) + 0.5) / 0.5)
+    def knows(self, term: str) -> bool:
+        return term in self.postings
+
+    def has_term(self, term: str, doc_index: int) -> bool:
+        """Does this fact contain this term?"""
+        return doc_index in self._doc_set(term)
+
+    def _doc_set(self, term: str) -> frozenset[int]:
+        """The facts holding a term, as a set; cached for the terms questions use."""
+        cached = self._sets.get(term)
+        if cached is None:
+            p = self.postings.get(term)
+            cached = frozenset(p[0].tolist()) if p is not None else frozenset()
+            if len(self._sets) >= 4096:
+                self._sets.pop(next(iter(self._sets)))
+            self._sets[term] = cached
+        return cached
 
     def overlapping(self, dq: DateQuery, limit: int = 500) -> list[int]:
-        """Docs whose date span meets the query's span (facts sorted by start date)."""
+        """Docs whose date span meets the query's span, nearest start dates first.
+
+        Facts are sorted by start date; the scan walks back from the last fact that starts
+        before the span ends and stops after a bounded number of entries."""
         hi = bisect_right(self._dated, (dq.end, len(self.docs)))
         out = []
-        for _start, idx in self._dated[:hi]:
+        for pos in range(hi - 1, max(hi - 1 - limit * 4, -1), -1):
+            idx = self._dated[pos][1]
             when = self.docs[idx].fact.when
             if when is not None and when.overlaps(dq.start, dq.end):
                 out.append(idx)
@@ -329,45 +369,45 @@ class SearchEngine:
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def _bm25(self, q_terms: dict[str, float]) -> dict[int, float]:
+    def _bm25(self, q_terms: dict[str, float]) -> np.ndarray:
         idx = self.index
-        avg = idx._total_len / max(len(idx.docs), 1)
-        scores: dict[int, float] = defaultdict(float)
+        scores = np.zeros(len(idx.docs), dtype=np.float32)
         for term, qw in q_terms.items():
-            plist = idx.postings.get(term)
-            if not plist:
-                continue
-            w = qw * idx.idf(term)
-            for doc_index, tf in plist:
-                length = idx.docs[doc_index].length
-                scores[doc_index] += w * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
+            p = idx.postings.get(term)
+            if p is not None:
+                scores[p[0]] += np.float32(qw * idx.idf(term)) * p[1]
         return scores
 
     def coverage(self, query: Query, doc_index: int, context: Context | None = None) -> float:
         """IDF-weighted share of the question's content that this fact speaks to."""
+        return self._coverage_parts(query, context)(doc_index)
+
+    def _coverage_parts(self, query: Query, context: Context | None) -> Callable[[int], float]:
+        """Prepare the coverage of one question once; return a cheap per-fact function."""
         idx = self.index
-        doc = idx.docs[doc_index]
-        total = covered = 0.0
         unknown_idf = idx.max_idf * self.params.unknown_weight
+        parts: list[tuple[float, list[frozenset[int]]]] = []
         for term in query.core:
-            known = term in idx.postings
-            weight = idx.idf(term) if known else unknown_idf
-            total += weight
-            if term in doc.terms or any(s in doc.terms for s in idx.synonyms.get(term, ())):
-                covered += weight
-        if context and context.entities:
-            # the person or place a pronoun stands for counts as part of the question
-            weight = idx.max_idf * 0.5
-            total += weight
-            if doc.entities & set(context.entities):
-                covered += weight
-        if query.dates:
-            weight = idx.max_idf * 0.5
-            total += weight
+            weight = idx.idf(term) if idx.knows(term) else unknown_idf
+            sets = [idx._doc_set(t) for t in (term, *idx.synonyms.get(term, ())) if idx.knows(t)]
+            parts.append((weight, sets))
+        side = idx.max_idf * 0.5  # weight of a pronoun's referent, and of a date
+        context_entities = set(context.entities) if context and context.entities else set()
+        total = sum(w for w, _ in parts) + side * (bool(context_entities) + bool(query.dates))
+
+        def cover(doc_index: int) -> float:
+            if not total:
+                return 0.0
+            covered = sum(w for w, sets in parts if any(doc_index in s for s in sets))
+            doc = idx.docs[doc_index]
+            if context_entities and doc.entities & context_entities:
+                covered += side
             when = doc.fact.when
-            if when is not None and any(when.overlaps(d.start, d.end) for d in query.dates):
-                covered += weight
-        return covered / total if total else 0.0
+            if query.dates and when is not None and any(when.overlaps(d.start, d.end) for d in query.dates):
+                covered += side
+            return covered / total
+
+        return cover
 
     def search(self, question: str, *, context: Context | None = None, limit: int = 5) -> SearchResult:
         query = self.parse(question)
@@ -380,23 +420,27 @@ class SearchEngine:
         if not query.core and not query.dates and not (context and context.entities):
             return SearchResult(query, [], False, "empty")
         raw = self._bm25(q_terms)
-        candidates = set(heapq.nlargest(CANDIDATES, raw, key=raw.__getitem__))
+        k = min(CANDIDATES, len(raw))
+        top = np.argpartition(-raw, k - 1)[:k] if k else np.array([], dtype=np.int64)
+        candidates = {int(i) for i in top if raw[i] > 0}
         for dq in query.dates:
             candidates.update(idx.overlapping(dq, limit=CANDIDATES))
         if context:
             candidates.difference_update(idx.by_id[f] for f in context.exclude if f in idx.by_id)
         if not candidates:
             return SearchResult(query, [], False, "unknown")
-        top_raw = max((raw.get(c, 0.0) for c in candidates), default=0.0) or 1.0
+        top_raw = max((float(raw[c]) for c in candidates), default=0.0) or 1.0
         q_short = " ".join(query.content)
         hits: list[Hit] = []
+        cover = self._coverage_parts(query, context)
         for c in candidates:
             doc = idx.docs[c]
-            bm = raw.get(c, 0.0) / top_raw
+            bm = float(raw[c]) / top_raw
             fz = 0.0
             if q_short:
-                fz = max(fuzz.token_set_ratio(q_short, s) for s in doc.short_texts) / 100
-            cov = self.coverage(query, c, context)
+                best_short = process.extractOne(q_short, doc.short_texts, scorer=fuzz.token_set_ratio)
+                fz = best_short[1] / 100 if best_short else 0.0
+            cov = cover(c)
             p = self.params
             score = p.w_bm25 * bm + p.w_fuzzy * fz + p.w_cover * cov + self._bonus(query, doc)
             if context and context.entities and doc.entities & set(context.entities):
@@ -423,7 +467,9 @@ class SearchEngine:
         if query.dates and when is not None and any(when.overlaps(d.start, d.end) for d in query.dates):
             return True
         for term in query.core:
-            if term in doc.terms and not is_common_english(query.surface.get(term, term), GENERIC_ZIPF):
+            if self.index.has_term(term, doc_index) and not is_common_english(
+                query.surface.get(term, term), GENERIC_ZIPF
+            ):
                 return True
         return False
 

@@ -40,6 +40,8 @@ def clean_user_text(text: str, limit: int = 2000) -> str:
 
 def fold_accents(text: str) -> str:
     """'Qayrawān' -> 'Qayrawan', 'ʿAbd' -> 'Abd' (for matching only, never for display)."""
+    if text.isascii():
+        return text.replace("`", "")
     decomposed = unicodedata.normalize("NFKD", text)
     out = []
     for ch in decomposed:

@@ -91,7 +91,7 @@ def test_bot_refuses_to_start_on_an_invalid_pack(mini_pack_dir: Path) -> None:
 
 
 def test_help_for_every_subcommand() -> None:
-    for sub in ("validate", "ask", "chat", "start", "run", "sync", "invite", "stats"):
+    for sub in ("validate", "ask", "chat", "start", "run", "sync", "invite", "stats", "health"):
         with pytest.raises(SystemExit) as info:
             main([sub, "--help"])
         assert info.value.code == 0

@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot import __version__
 from bot.answer import Answerer, ConversationStore, Reply
 from bot.config import Settings
+from bot.discord_app.heartbeat import Heartbeat
 from bot.discord_app.render import NO_PINGS, reply_embed
 from bot.discord_app.views import AskButton, FeedbackButton, reply_view
 from bot.querylog import QueryLog
@@ -61,12 +62,14 @@ class TarikhMixin:
     services: Services
     started_at: float
     accepting: bool
+    heartbeat: Heartbeat | None
     _in_flight: set[asyncio.Task[Any]]
 
     def _init_tarikh(self, services: Services) -> None:
         self.services = services
         self.started_at = time.time()
         self.accepting = True
+        self.heartbeat = None
         self._in_flight = set()
 
     # -- convenience ---------------------------------------------------------------------------
@@ -153,6 +156,8 @@ class TarikhMixin:
     async def _startup_services(self, bot: commands.Bot) -> None:
         await self.services.storage.open()
         await self.querylog.start()
+        self.heartbeat = Heartbeat(bot, self.settings.heartbeat_path)
+        self.heartbeat.start()
         bot.add_dynamic_items(AskButton, FeedbackButton)
         bot.tree.on_error = self._tree_error  # type: ignore[method-assign]
         for ext in EXTENSIONS:
@@ -177,6 +182,8 @@ class TarikhMixin:
     async def _shutdown_services(self, timeout: float = 8.0) -> None:
         """Stop taking work, finish replies in flight, flush the log, close the database."""
         self.accepting = False
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=timeout / 2)
         await self.querylog.close(timeout=timeout / 2)

@@ -80,9 +80,17 @@ class FeedbackButton(
         await interaction.response.send_message(text, ephemeral=True)
 
 
+class StatelessView(discord.ui.View):
+    """Components whose clicks are handled by the registered DynamicItems, not by this object:
+    nothing is kept per message, so buttons work after a restart and memory does not grow."""
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+
 def reply_view(reply: Reply, query_id: str | None) -> discord.ui.View | None:
     """Row 0: reading links; row 1: ask-next or did-you-mean; row 2: feedback."""
-    view = discord.ui.View(timeout=None)
+    view = StatelessView(timeout=None)
     for button in link_buttons(reply):
         button.row = 0
         view.add_item(button)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from pathlib import Path
 
 import aiosqlite
@@ -195,3 +197,34 @@ class SQLiteStorage(Storage):
             log.exception("database write failed")
             return False
         return True
+
+
+def check_writable(path: Path | str, timeout: float = 5.0) -> str | None:
+    """None if a write to the existing database would succeed now, else the reason why not.
+
+    For health checks from another process: never creates the file, and rolls its write back.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return f"{path} does not exist (the bot creates it when it starts)"
+    try:
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        return f"cannot open {path}: {exc}"
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('health', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(time.time()),),
+            )
+        finally:
+            db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        return f"cannot write to {path}: {exc}"
+    finally:
+        db.close()
+    return None
