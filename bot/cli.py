@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -37,10 +38,19 @@ def _replace(settings: Settings, **changes: object) -> Settings:
 
 
 def setup_logging(level: str) -> None:
-    """discord.py's own log setup (coloured on a terminal), one format for everything."""
+    """discord.py's own log setup, one format for everything: coloured on a terminal only.
+
+    discord.py also colours when it detects Docker, which fills `docker logs` and log files
+    with escape codes; plain text there, and wherever NO_COLOR is set.
+    """
     import discord.utils
 
-    discord.utils.setup_logging(level=getattr(logging, level, logging.INFO), root=True)
+    options: dict[str, logging.Formatter] = {}
+    if os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+        options["formatter"] = logging.Formatter(
+            "[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{"
+        )
+    discord.utils.setup_logging(level=getattr(logging, level, logging.INFO), root=True, **options)
 
 
 def _load_answerer(settings: Settings, err: TextIO):  # -> Answerer | None

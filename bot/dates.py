@@ -194,5 +194,8 @@ def _parse_when(value: str) -> DateInfo:
         ce = f"{_qualify(texts[0][0], texts[0][1])} CE"
     else:
         (a, qa), (b, qb) = texts
+        a_head, _, a_year = a.rpartition(" ")
+        if a_head and b.endswith(f" {a_year}"):
+            a = a_head  # "October–November 741", not "October 741–November 741"
         ce = f"{_qualify(a, qa)}–{_qualify(b, qb)} CE"
     return DateInfo(edtf=value, start=start, end=end, ce=ce, ah=_ah_text(start, end, q))

@@ -15,10 +15,10 @@ Pipeline for one question:
 
 from __future__ import annotations
 
+import gc
 import math
-from array import array
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +134,15 @@ class Context:
     exclude: tuple[str, ...] = field(default_factory=tuple)
 
 
+_STEMS: dict[str, str] = {}
+
+
+def _remember_stem(word: str) -> str:
+    """Stem with a plain dict cache (the index build stems millions of words)."""
+    s = _STEMS[word] = stem(word)
+    return s
+
+
 def _entity_token(eid: str) -> str:
     return f"@{eid}"
 
@@ -146,6 +155,17 @@ class SearchIndex:
     """
 
     def __init__(self, pack: KnowledgePack, *, synonym_files: Sequence[Path] = ()) -> None:
+        # Building creates millions of small objects and no cycles: the cyclic collector would
+        # only rescan them again and again (a third of the build time at 100,000 facts).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(pack, synonym_files)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _build(self, pack: KnowledgePack, synonym_files: Sequence[Path]) -> None:
         self.pack = pack
         self.entities: dict[str, Entity] = dict(pack.entities)
         files = [PACKAGE_SYNONYMS, pack.path / "synonyms.txt", *synonym_files]
@@ -154,7 +174,7 @@ class SearchIndex:
         self._phrase_lengths: dict[str, list[int]] = defaultdict(list)  # first term -> lengths
         self._entity_terms: dict[str, frozenset[str]] = {}
         surface: set[str] = set()
-        self._surface_freq: dict[str, int] = defaultdict(int)
+        self._surface_freq: Counter[str] = Counter()
         for ent in self.entities.values():
             all_terms: set[str] = set()
             for name in ent.names:
@@ -168,28 +188,36 @@ class SearchIndex:
             self._entity_terms[ent.id] = frozenset(all_terms)
         for lengths in self._phrase_lengths.values():
             lengths.sort(reverse=True)
+        self._first_terms = frozenset(self._phrase_lengths)
         self.docs: list[_Doc] = []
         self.by_id: dict[str, int] = {}
-        build_docs: dict[str, array[int]] = defaultdict(lambda: array("i"))
-        build_tfs: dict[str, array[float]] = defaultdict(lambda: array("f"))
+        term_ids: dict[str, int] = {}
+        all_terms: list[int] = []  # one entry per (fact, term): the flat postings, grouped below
+        all_docs: list[int] = []
+        all_tfs: list[float] = []
         self._dated: list[tuple[tuple[int, int, int], int]] = []
         for fact in pack.facts.values():
             bag = self._add(fact, surface)
-            index = len(self.docs) - 1
-            for term, tf in bag.items():
-                build_docs[term].append(index)
-                build_tfs[term].append(tf)
+            all_terms.extend([term_ids.setdefault(t, len(term_ids)) for t in bag])
+            all_docs.extend([len(self.docs) - 1] * len(bag))
+            all_tfs.extend(bag.values())
         self.vocabulary = Vocabulary(surface, self._surface_freq)
         is_common_english("the")  # load the word-frequency table now, not on a user's first question
         self._dated.sort()
         lengths = np.fromiter((d.length for d in self.docs), dtype=np.float32, count=len(self.docs))
         avg = float(lengths.mean()) if len(self.docs) else 1.0
         norm = K1 * (1 - B + B * lengths / avg)
+        tids = np.asarray(all_terms, dtype=np.int32)
+        docs = np.asarray(all_docs, dtype=np.int32)
+        tfs = np.asarray(all_tfs, dtype=np.float32)
+        factors = tfs * (K1 + 1) / (tfs + norm[docs]) if len(docs) else tfs
+        order = np.argsort(tids, kind="stable")  # stable: each term's facts stay in ascending order
+        tids, docs, factors = tids[order], docs[order], factors[order].astype(np.float32)
+        bounds = np.searchsorted(tids, np.arange(len(term_ids) + 1))
         self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, docs_arr in build_docs.items():
-            doc_ids = np.frombuffer(docs_arr, dtype=np.int32)
-            tf = np.frombuffer(build_tfs[term], dtype=np.float32)
-            self.postings[term] = (doc_ids, (tf * (K1 + 1) / (tf + norm[doc_ids])).astype(np.float32))
+        for term, tid in term_ids.items():
+            a, b = bounds[tid], bounds[tid + 1]
+            self.postings[term] = (docs[a:b], factors[a:b])
         n = len(self.docs)
         self._idf = {
             t: math.log(1 + (n - len(p[0]) + 0.5) / (len(p[0]) + 0.5)) for t, p in self.postings.items()
@@ -231,17 +259,17 @@ class SearchIndex:
             ("tags", fact.tags),
         )
         entity_ids = set(fact.entity_ids)
+        cache = _STEMS
         for fieldname, parts in texts:
             weight = FIELD_WEIGHTS[fieldname]
             for part in parts:
                 content = [w for w in plain_words(part) if w not in NON_CONTENT]
-                stems = [stem(w) for w in content]
-                for w in content:
-                    freq[w] += 1
+                stems = [cache.get(w) or _remember_stem(w) for w in content]
+                freq.update(content)
                 surface.update(content)
                 for s in stems:
                     bag[s] += weight
-                if fieldname in ("title", "answer", "excerpt"):
+                if fieldname in ("title", "answer", "excerpt") and not self._first_terms.isdisjoint(stems):
                     entity_ids |= self.match_entities(stems)
         entity_ids &= self.entities.keys()
         for eid in entity_ids:

@@ -30,6 +30,8 @@ def test_known_conversions() -> None:
         ("0740?", "740? CE (122–123 AH)"),
         ("0739/0743", "739–743 CE (121–126 AH)"),
         ("0741-10-15", "15 October 741 CE (123 AH)"),
+        ("0741-10/0741-11", "October–November 741 CE (123–124 AH)"),
+        ("0741-12/0742-04", "December 741–April 742 CE (124 AH)"),
     ],
 )
 def test_text_keeps_precision_and_uncertainty(edtf: str, text: str) -> None:

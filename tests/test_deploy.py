@@ -149,7 +149,7 @@ def test_dockerfile_layers_user_volume_health_and_command() -> None:
 
     env = " ".join(rest for kw, rest in ins if kw == "ENV")
     assert "TARIKH_DB=/data/tarikh.db" in env and "TARIKH_KNOWLEDGE=/app/knowledge" in env
-    assert index_of(ins, "COPY", r"^knowledge/? +\./knowledge/?$")  # baked in at /app/knowledge
+    index_of(ins, "COPY", r"^knowledge/? +\./knowledge/?$")  # baked in at /app/knowledge
     assert ("WORKDIR", "/app") in ins
     volume = next(rest for kw, rest in ins if kw == "VOLUME")
     assert json.loads(volume) == ["/data"] or volume == "/data"
@@ -264,7 +264,11 @@ def test_health_passes_with_a_fresh_heartbeat_and_a_writable_database(
     heartbeat = beat(tmp_path / "health.json")
     code, lines = health(capsys, "--db", str(database))  # health.json next to the database: the default
     assert code == 0, lines
-    assert [line.split()[:2] for line in lines] == [["ok", "knowledge:"], ["ok", "database:"], ["ok", "gateway:"]]
+    assert [line.split()[:2] for line in lines] == [
+        ["ok", "knowledge:"],
+        ["ok", "database:"],
+        ["ok", "gateway:"],
+    ]
     assert "connected, 3 guild(s), latency 42 ms" in lines[2]
     # The write was rolled back.
     with contextlib.closing(sqlite3.connect(database)) as db:

@@ -27,6 +27,7 @@ from discord_standin import DiscordStandin, RecordedRequest, running_bot
 from bot.answer import Answerer
 from bot.config import Settings
 from bot.discord_app.client import configure_endpoints, create_bot
+from bot.discord_app.heartbeat import gateway_open
 
 TOKEN = "tarikh-test-token"
 EPHEMERAL = 1 << 6
@@ -621,6 +622,8 @@ async def test_auto_sharded_bot_answers(
         assert isinstance(bot, commands.AutoShardedBot)
         rec = await ask(standin, "who started the berber revolt?")
         assert "Maysara" in embed_of(rec)["description"]
+        assert gateway_open(bot)  # what the heartbeat file reports, per shard
+    assert not gateway_open(bot)
     assert_no_failures(standin)
 
 
@@ -664,4 +667,23 @@ async def test_answers_after_the_gateway_connection_drops(standin: DiscordStandi
     rec = await ask(standin, "when was the battle of the nobles")
     assert "Nobles" in embed_of(rec)["title"]
     assert len(standin.resumes) == 1 and len(standin.identifies) == 1  # resumed, not re-identified
+    assert gateway_open(bot)
+    assert_no_failures(standin)
+
+
+async def test_answers_after_a_forced_re_identify(standin: DiscordStandin, bot: commands.Bot) -> None:
+    """INVALID_SESSION (not resumable): discord.py drops the session and IDENTIFYs anew."""
+
+    async def no_wait(shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before every IDENTIFY but the first (rate limit courtesy)."""
+
+    bot.before_identify_hook = no_wait  # type: ignore[method-assign]
+    assert embed_of(await ask(standin, "who started the berber revolt?"))
+    first = standin.identifies[0]
+    await standin.invalidate_session()
+    await standin.wait_for_gateway(lambda p: p.get("op") == 2 and p.get("d") is not first)
+    await standin.wait_until_ready()
+    rec = await ask(standin, "when was the battle of the nobles")
+    assert "Nobles" in embed_of(rec)["title"]
+    assert len(standin.identifies) == 2 and not standin.resumes  # a new session, not a resume
     assert_no_failures(standin)

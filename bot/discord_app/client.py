@@ -242,6 +242,8 @@ class TarikhShardedBot(TarikhMixin, commands.AutoShardedBot):
 
 
 def create_bot(settings: Settings, answerer: Answerer) -> commands.Bot:
+    # Tarikh has no voice features: no start-up warnings that voice libraries are missing.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     services = Services(settings, answerer)
     if settings.shard_count or settings.shard_ids:
         return TarikhShardedBot(services, shard_count=settings.shard_count, shard_ids=settings.shard_ids)
