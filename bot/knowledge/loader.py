@@ -411,14 +411,18 @@ def check_fact_content(
             report(line_of(key), f"field '{key}' is {size} characters; the limit is {LIMITS[key]}")
             ok = False
     questions = raw.get("questions") or []
+    if not isinstance(questions, list):
+        return False  # the type problem is reported by check_record
     if len(questions) < MIN_QUESTIONS:
         report(line_of("questions"), f"needs at least {MIN_QUESTIONS} sample questions, has {len(questions)}")
         ok = False
     for q in questions:
-        if len(q) > LIMITS["question"]:
+        if isinstance(q, str) and len(q) > LIMITS["question"]:
             report(line_of("questions"), f"a sample question is longer than {LIMITS['question']} characters")
             ok = False
     sid = raw.get("source")
+    if not isinstance(sid, str | None):
+        return False
     if sid is not None and sid not in sources:
         report(line_of("source"), f"source '{sid}' is not in sources.yaml")
         return False

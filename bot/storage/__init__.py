@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage.base import FeedbackRecord, QueryRecord, QuestionCount, Stats, Storage
+from bot.storage.base import (
+    FactChange,
+    FactVersion,
+    FeedbackRecord,
+    GuildSettings,
+    QueryRecord,
+    QuestionCount,
+    Stats,
+    Storage,
+    VersionConflict,
+)
 
 
 def _sqlite_path(database: Path | str) -> str:
@@ -31,11 +41,15 @@ def check_writable(database: Path | str, timeout: float = 5.0) -> str | None:
 
 
 __all__ = [
+    "FactChange",
+    "FactVersion",
     "FeedbackRecord",
+    "GuildSettings",
     "QueryRecord",
     "QuestionCount",
     "Stats",
     "Storage",
+    "VersionConflict",
     "check_writable",
     "open_storage",
 ]

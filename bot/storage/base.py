@@ -55,6 +55,50 @@ class Stats:
         return self.answered / self.total if self.total else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class FactVersion:
+    """One version of a server's fact: the whole fact as it stood after the change."""
+
+    guild_id: int
+    fact_id: str
+    version: int
+    action: str  # add, edit, remove, revert, import
+    data: dict[str, object] | None  # the fact's fields; None when removed
+    author_id: int | None
+    author_name: str
+    ts: float
+    note: str = ""
+
+    @property
+    def removed(self) -> bool:
+        return self.data is None
+
+
+@dataclass(frozen=True, slots=True)
+class FactChange:
+    """A change to write: the new state of one fact (None removes it)."""
+
+    fact_id: str
+    action: str
+    data: dict[str, object] | None
+    expected_version: int | None = None  # refuse if someone else changed it meanwhile
+    note: str = ""
+
+
+class VersionConflict(Exception):
+    def __init__(self, fact_id: str, expected: int | None, actual: int) -> None:
+        super().__init__(
+            f"fact '{fact_id}' is at version {actual}, not {expected}: someone changed it meanwhile"
+        )
+        self.fact_id, self.expected, self.actual = fact_id, expected, actual
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    guild_id: int
+    moderator_role_id: int | None = None
+
+
 class Storage(abc.ABC):
     """An open connection to the bot's database."""
 
@@ -89,3 +133,29 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def writable(self) -> bool:
         """True when a write would succeed now (for health checks)."""
+
+    # -- moderators' facts (append-only versions; the current view is derived) -----------------
+
+    @abc.abstractmethod
+    async def write_fact_changes(
+        self, guild_id: int, changes: list[FactChange], *, author_id: int | None, author_name: str
+    ) -> list[FactVersion]:
+        """Append one version per change, all in one transaction (all or nothing)."""
+
+    @abc.abstractmethod
+    async def fact_history(self, guild_id: int, fact_id: str) -> list[FactVersion]:
+        """Every version of one fact, oldest first."""
+
+    @abc.abstractmethod
+    async def current_facts(self, guild_id: int) -> dict[str, FactVersion]:
+        """The latest version of every fact the guild has touched (removed ones included)."""
+
+    @abc.abstractmethod
+    async def guild_settings(self, guild_id: int) -> GuildSettings: ...
+
+    @abc.abstractmethod
+    async def set_moderator_role(self, guild_id: int, role_id: int | None) -> None: ...
+
+    @abc.abstractmethod
+    async def audit(self, guild_id: int | None, user_id: int | None, action: str, detail: str) -> None:
+        """Record a moderation event (including refusals)."""

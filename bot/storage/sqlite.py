@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -9,7 +10,17 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.storage.base import FeedbackRecord, QueryRecord, QuestionCount, Stats, Storage
+from bot.storage.base import (
+    FactChange,
+    FactVersion,
+    FeedbackRecord,
+    GuildSettings,
+    QueryRecord,
+    QuestionCount,
+    Stats,
+    Storage,
+    VersionConflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +51,35 @@ MIGRATIONS: list[str] = [
         user_key TEXT,
         helpful INTEGER NOT NULL,
         UNIQUE (query_id, user_key)
+    );
+    """,
+    # 2: moderators' facts, per-guild settings, audit log
+    """
+    CREATE TABLE fact_versions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        guild_id INTEGER NOT NULL,
+        fact_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        data TEXT,
+        author_id INTEGER,
+        author_name TEXT NOT NULL,
+        ts REAL NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        UNIQUE (guild_id, fact_id, version)
+    );
+    CREATE INDEX fact_versions_guild ON fact_versions (guild_id, fact_id, version);
+    CREATE TABLE guild_settings (
+        guild_id INTEGER PRIMARY KEY,
+        moderator_role_id INTEGER
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        guild_id INTEGER,
+        user_id INTEGER,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
     );
     """,
 ]
@@ -197,6 +237,89 @@ class SQLiteStorage(Storage):
             log.exception("database write failed")
             return False
         return True
+
+    # -- moderators' facts -----------------------------------------------------------------------
+
+    async def write_fact_changes(
+        self, guild_id: int, changes: list[FactChange], *, author_id: int | None, author_name: str
+    ) -> list[FactVersion]:
+        written: list[FactVersion] = []
+        now = time.time()
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for change in changes:
+                async with self.db.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM fact_versions WHERE guild_id = ? AND fact_id = ?",
+                    (guild_id, change.fact_id),
+                ) as cur:
+                    row = await cur.fetchone()
+                current = int(row[0]) if row else 0
+                if change.expected_version is not None and change.expected_version != current:
+                    raise VersionConflict(change.fact_id, change.expected_version, current)
+                version = current + 1
+                data = json.dumps(change.data, ensure_ascii=False) if change.data is not None else None
+                await self.db.execute(
+                    "INSERT INTO fact_versions (guild_id, fact_id, version, action, data, author_id,"
+                    " author_name, ts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (guild_id, change.fact_id, version, change.action, data, author_id, author_name, now,
+                     change.note),
+                )  # fmt: skip
+                written.append(
+                    FactVersion(guild_id, change.fact_id, version, change.action, change.data, author_id,
+                                author_name, now, change.note)
+                )  # fmt: skip
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return written
+
+    @staticmethod
+    def _version(row: aiosqlite.Row | tuple) -> FactVersion:  # type: ignore[type-arg]
+        guild_id, fact_id, version, action, data, author_id, author_name, ts, note = row
+        return FactVersion(
+            int(guild_id), fact_id, int(version), action, json.loads(data) if data is not None else None,
+            author_id, author_name, float(ts), note,
+        )  # fmt: skip
+
+    _COLUMNS = "guild_id, fact_id, version, action, data, author_id, author_name, ts, note"
+
+    async def fact_history(self, guild_id: int, fact_id: str) -> list[FactVersion]:
+        async with self.db.execute(
+            f"SELECT {self._COLUMNS} FROM fact_versions WHERE guild_id = ? AND fact_id = ? ORDER BY version",
+            (guild_id, fact_id),
+        ) as cur:
+            return [self._version(row) async for row in cur]
+
+    async def current_facts(self, guild_id: int) -> dict[str, FactVersion]:
+        sql = (
+            f"SELECT {self._COLUMNS} FROM fact_versions v WHERE guild_id = ? AND version = "
+            "(SELECT MAX(version) FROM fact_versions w"
+            " WHERE w.guild_id = v.guild_id AND w.fact_id = v.fact_id) "
+            "ORDER BY id"
+        )
+        async with self.db.execute(sql, (guild_id,)) as cur:
+            return {v.fact_id: v async for v in (self._version(row) async for row in cur)}
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        async with self.db.execute(
+            "SELECT moderator_role_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return GuildSettings(guild_id, row[0] if row else None)
+
+    async def set_moderator_role(self, guild_id: int, role_id: int | None) -> None:
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, moderator_role_id) VALUES (?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET moderator_role_id = excluded.moderator_role_id",
+            (guild_id, role_id),
+        )
+
+    async def audit(self, guild_id: int | None, user_id: int | None, action: str, detail: str) -> None:
+        await self.db.execute(
+            "INSERT INTO audit_log (ts, guild_id, user_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), guild_id, user_id, action, detail[:2000]),
+        )
 
 
 def check_writable(path: Path | str, timeout: float = 5.0) -> str | None:
