@@ -156,7 +156,12 @@ def test_dockerfile_layers_user_volume_health_and_command() -> None:
 
     health = next(rest for kw, rest in ins if kw == "HEALTHCHECK")
     assert re.search(r'CMD \["python", "-m", "bot", "health"\]$|CMD python -m bot health$', health)
-    assert json.loads(ins[cmd][1]) == ["python", "-m", "bot", "start"]
+    assert json.loads(ins[cmd][1]) == [
+        "python",
+        "-m",
+        "bot",
+        "run",
+    ]  # a container has no console to fall back to
 
 
 def dockerignored(path: str, patterns: list[str]) -> bool:
