@@ -256,6 +256,32 @@ def cmd_health(args: argparse.Namespace) -> int:
     return report(run_checks(settings), sys.stdout)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.storage.migrate import MigrationError, migrate_sqlite_to_postgres
+
+    settings = _settings(args)
+    if not args.to.startswith(("postgres://", "postgresql://")):
+        print("error: --to must be a postgresql:// URL", file=sys.stderr)
+        return EXIT_USAGE
+    source = Path(args.source) if args.source else settings.database
+    try:
+        counts = asyncio.run(migrate_sqlite_to_postgres(source, args.to))
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except OSError as exc:
+        print(f"error: cannot reach PostgreSQL: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    for c in counts:
+        print(f"{c.table:15} {c.source:8d} -> {c.destination:8d}  {'ok' if c.ok else 'MISMATCH'}")
+    if all(c.ok for c in counts):
+        print("every row accounted for; set TARIKH_DATABASE_URL to the new database")
+        return EXIT_OK
+    return EXIT_PROBLEM
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -314,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=0, help="only the last N days (default: all)")
     p.add_argument("--top", type=int, default=10, help="how many questions to list (default 10)")
     p.set_defaults(func=cmd_stats)
+
+    p = add("migrate", "copy the SQLite database into PostgreSQL and verify every table's row count")
+    p.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host:port/database")
+    p.add_argument("--from", dest="source", metavar="PATH", help="SQLite file (default: TARIKH_DB)")
+    p.set_defaults(func=cmd_migrate)
 
     p = add("health", "check the running bot: pack loads, database writable, gateway connected")
     p.add_argument("--db", metavar="PATH", help="SQLite database (default: TARIKH_DB or data/tarikh.db)")

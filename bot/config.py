@@ -50,6 +50,16 @@ def _cooldown(env: dict[str, str]) -> tuple[int, float]:
     return parsed
 
 
+def _database_url(env: dict[str, str]) -> str | None:
+    """TARIKH_DATABASE_URL: sqlite:///path or postgresql://... (wins over TARIKH_DB)."""
+    url = env.get("TARIKH_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise ConfigError("TARIKH_DATABASE_URL must start with sqlite:/// or postgresql://")
+    return url
+
+
 def _shard_ids(env: dict[str, str]) -> list[int] | None:
     raw = env.get("SHARD_IDS", "").strip()
     if not raw:
@@ -72,6 +82,7 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     guild_id: int | None = None
     database: Path = Path("data/tarikh.db")
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     knowledge: Path = DEFAULT_KNOWLEDGE
     log_level: str = "INFO"
     api_base: str | None = None
@@ -85,6 +96,15 @@ class Settings:
     shard_ids: list[int] | None = None
     owner_ids: tuple[int, ...] = ()
     health_file: Path | None = None  # None: health.json next to the database
+
+    @property
+    def storage_target(self) -> str | Path:
+        """What open_storage gets: TARIKH_DATABASE_URL when set, else the SQLite path TARIKH_DB."""
+        if self.database_url and not self.database_url.startswith("sqlite:///"):
+            return self.database_url
+        if self.database_url:
+            return Path(self.database_url[len("sqlite:///") :])
+        return self.database
 
     @property
     def heartbeat_path(self) -> Path:
@@ -116,6 +136,7 @@ class Settings:
             discord_token=env.get("DISCORD_TOKEN", "").strip() or None,
             guild_id=_int(env, "DISCORD_GUILD_ID", None),
             database=Path(env.get("TARIKH_DB", "").strip() or "data/tarikh.db"),
+            database_url=_database_url(env),
             knowledge=Path(env.get("TARIKH_KNOWLEDGE", "").strip() or DEFAULT_KNOWLEDGE),
             log_level=level,
             api_base=env.get("DISCORD_API_BASE", "").strip() or None,

@@ -37,16 +37,25 @@ def check_pack(settings: Settings) -> Check:
     return Check("knowledge", True, f"{len(pack.facts)} facts in {settings.knowledge}")
 
 
+def _shown(settings: Settings) -> str:
+    """The database as it may be printed: a PostgreSQL URL without its user and password."""
+    target = str(settings.storage_target)
+    if "://" in target and "@" in target:
+        scheme, rest = target.split("://", 1)
+        return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
+    return target
+
+
 def check_database(settings: Settings, timeout: float = 5.0) -> Check:
     from bot.storage import check_writable
 
     try:
-        problem = check_writable(settings.database, timeout)
+        problem = check_writable(settings.storage_target, timeout)
     except ValueError as exc:
         problem = str(exc)
     if problem:
         return Check("database", False, problem)
-    return Check("database", True, f"{settings.database} is writable")
+    return Check("database", True, f"{_shown(settings)} is writable")
 
 
 def check_gateway(settings: Settings, max_age: float = MAX_AGE, now: float | None = None) -> Check:

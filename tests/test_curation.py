@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -21,8 +19,9 @@ NEW = {
 
 
 @pytest.fixture
-async def curator(tmp_path: Path, pack: KnowledgePack, answerer):
-    store = open_storage(tmp_path / "t.db")
+async def curator(storage_target, pack: KnowledgePack, answerer):
+    """The same tests on SQLite and on PostgreSQL."""
+    store = open_storage(storage_target)
     await store.open()
     yield Curator(pack, store, answerer)
     await store.close()
@@ -75,11 +74,18 @@ async def test_override_remove_and_revert_a_shipped_fact(curator: Curator, pack:
 
 async def test_concurrent_writes_conflict_detection(curator: Curator) -> None:
     v = await curator.add(GUILD, dict(NEW), author_id=1, author_name="a")
-    await curator.edit(GUILD, v.fact_id, dict(NEW, answer="First edit."), author_id=1, author_name="a",
-                       expected_version=1)  # fmt: skip
+    await curator.edit(
+        GUILD, v.fact_id, dict(NEW, answer="First edit."), author_id=1, author_name="a", expected_version=1
+    )
     with pytest.raises(Exception, match="someone changed it meanwhile"):
-        await curator.edit(GUILD, v.fact_id, dict(NEW, answer="Stale edit."), author_id=2, author_name="b",
-                           expected_version=1)  # fmt: skip
+        await curator.edit(
+            GUILD,
+            v.fact_id,
+            dict(NEW, answer="Stale edit."),
+            author_id=2,
+            author_name="b",
+            expected_version=1,
+        )
 
 
 async def test_export_then_import_round_trip(curator: Curator) -> None:
@@ -92,10 +98,15 @@ async def test_export_then_import_round_trip(curator: Curator) -> None:
 
 
 async def test_import_is_all_or_nothing_with_file_line_messages(curator: Curator) -> None:
-    text = yaml.safe_dump({"facts": [
-        dict(NEW, id="good-one"),
-        dict(NEW, id="bad-one", when="sometime"),
-    ]}, sort_keys=False)  # fmt: skip
+    text = yaml.safe_dump(
+        {
+            "facts": [
+                dict(NEW, id="good-one"),
+                dict(NEW, id="bad-one", when="sometime"),
+            ]
+        },
+        sort_keys=False,
+    )
     with pytest.raises(CurationError) as info:
         await curator.import_yaml(GUILD, text, author_id=1, author_name="m", filename="mine.yaml")
     assert any(

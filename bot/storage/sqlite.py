@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
@@ -89,6 +92,7 @@ class SQLiteStorage(Storage):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        self._tx_lock = asyncio.Lock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -133,23 +137,35 @@ class SQLiteStorage(Storage):
                 await self.db.execute("ROLLBACK")
                 raise
 
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on this connection (coroutines share it)."""
+        async with self._tx_lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
     async def get_meta(self, key: str) -> str | None:
         async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     async def write_batch(self, queries: list[QueryRecord], feedback: list[FeedbackRecord]) -> None:
         if not queries and not feedback:
             return
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             await self.db.executemany(
                 "INSERT OR IGNORE INTO queries (id, ts, guild_id, channel_id, user_key, question, via,"
                 " fact_id, score, answered, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -176,10 +192,6 @@ class SQLiteStorage(Storage):
                 "ON CONFLICT (query_id, user_key) DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts",
                 [(f.query_id, f.ts, f.user_key, int(f.helpful), f.query_id) for f in feedback],
             )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
 
     async def stats(
         self, *, since: float | None = None, guild_id: int | None = None, limit: int = 10
@@ -221,13 +233,8 @@ class SQLiteStorage(Storage):
         )
 
     async def prune(self, before: float) -> int:
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             cur = await self.db.execute("DELETE FROM queries WHERE ts < ?", (before,))
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         return cur.rowcount
 
     async def writable(self) -> bool:
@@ -245,8 +252,7 @@ class SQLiteStorage(Storage):
     ) -> list[FactVersion]:
         written: list[FactVersion] = []
         now = time.time()
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             for change in changes:
                 async with self.db.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM fact_versions WHERE guild_id = ? AND fact_id = ?",
@@ -268,10 +274,6 @@ class SQLiteStorage(Storage):
                     FactVersion(guild_id, change.fact_id, version, change.action, change.data, author_id,
                                 author_name, now, change.note)
                 )  # fmt: skip
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         return written
 
     @staticmethod
@@ -309,17 +311,19 @@ class SQLiteStorage(Storage):
         return GuildSettings(guild_id, row[0] if row else None)
 
     async def set_moderator_role(self, guild_id: int, role_id: int | None) -> None:
-        await self.db.execute(
-            "INSERT INTO guild_settings (guild_id, moderator_role_id) VALUES (?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET moderator_role_id = excluded.moderator_role_id",
-            (guild_id, role_id),
-        )
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, moderator_role_id) VALUES (?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET moderator_role_id = excluded.moderator_role_id",
+                (guild_id, role_id),
+            )
 
     async def audit(self, guild_id: int | None, user_id: int | None, action: str, detail: str) -> None:
-        await self.db.execute(
-            "INSERT INTO audit_log (ts, guild_id, user_id, action, detail) VALUES (?, ?, ?, ?, ?)",
-            (time.time(), guild_id, user_id, action, detail[:2000]),
-        )
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO audit_log (ts, guild_id, user_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), guild_id, user_id, action, detail[:2000]),
+            )
 
 
 def check_writable(path: Path | str, timeout: float = 5.0) -> str | None:
