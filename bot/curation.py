@@ -35,6 +35,7 @@ GUILD_CHAPTER = "Added by this server's moderators"
 MAX_IMPORT_BYTES = 512 * 1024
 MAX_IMPORT_FACTS = 500
 MAX_GUILD_FACTS = 5_000
+REVISION_POLL = 2.0  # seconds between checks for changes made by other processes
 ALLOWED_KEYS = tuple(FACT_FIELDS)
 
 
@@ -62,6 +63,8 @@ class _GuildState:
     built: int = -1
     answerer: Answerer | None = None
     current: dict[str, FactVersion] = field(default_factory=dict)
+    revision: int = -1  # the storage's revision of this guild when the view was built
+    checked: float = 0.0  # when the revision was last compared (monotonic seconds)
 
 
 class Curator:
@@ -84,18 +87,30 @@ class Curator:
         return self._locks.setdefault(guild_id, asyncio.Lock())
 
     async def answerer_for(self, guild_id: int | None) -> Answerer:
-        """The answerer for a server: the shipped pack unless the server changed something."""
+        """The answerer for a server: the shipped pack unless the server changed something.
+
+        A change made by this process is seen by the next question; one made by another process
+        sharing the database (another shard's process, or the one that owned this shard before)
+        within REVISION_POLL seconds."""
         if guild_id is None:
             return self.base_answerer
         state = self._state(guild_id)
+        now = time.monotonic()
         if state.built == state.version and state.answerer is not None:
-            return state.answerer
+            if now - state.checked < REVISION_POLL:
+                return state.answerer
+            if await self.storage.guild_revision(guild_id) == state.revision:
+                state.checked = now
+                return state.answerer
+            state.version += 1  # another process changed this server's facts
         async with self._lock(guild_id):
             if state.built != state.version or state.answerer is None:
                 target = state.version
+                state.revision = await self.storage.guild_revision(guild_id)
                 state.current = await self.storage.current_facts(guild_id)
                 state.answerer = self._build(state.current) if state.current else self.base_answerer
                 state.built = target
+                state.checked = time.monotonic()
         return state.answerer
 
     def _build(self, current: dict[str, FactVersion]) -> Answerer:
@@ -184,8 +199,9 @@ class Curator:
 
     # -- writing -------------------------------------------------------------------------------
 
-    async def add(self, guild_id: int, fields: dict[str, Any], *, author_id: int | None,
-                  author_name: str) -> FactVersion:  # fmt: skip
+    async def add(
+        self, guild_id: int, fields: dict[str, Any], *, author_id: int | None, author_name: str
+    ) -> FactVersion:
         """Add a new fact; its id is made from the title when none is given."""
         raw = clean_fields(fields)
         current = await self.storage.current_facts(guild_id)
@@ -203,12 +219,21 @@ class Curator:
         problems = self.validate(raw, known_ids=await self._known_ids(guild_id))
         if problems:
             raise CurationError(problems)
-        [version] = await self._write(guild_id, [FactChange(raw["id"], "add", raw, expected_version=0)],
-                                      author_id, author_name)  # fmt: skip
+        [version] = await self._write(
+            guild_id, [FactChange(raw["id"], "add", raw, expected_version=0)], author_id, author_name
+        )
         return version
 
-    async def edit(self, guild_id: int, fact_id: str, fields: dict[str, Any], *, author_id: int | None,
-                   author_name: str, expected_version: int | None = None) -> FactVersion:  # fmt: skip
+    async def edit(
+        self,
+        guild_id: int,
+        fact_id: str,
+        fields: dict[str, Any],
+        *,
+        author_id: int | None,
+        author_name: str,
+        expected_version: int | None = None,
+    ) -> FactVersion:
         """Replace a fact (a shipped one becomes this server's override). The old version stays."""
         before = await self.fact_data(guild_id, fact_id)
         if before is None:
@@ -222,16 +247,18 @@ class Curator:
         [version] = await self._write(guild_id, [change], author_id, author_name)
         return version
 
-    async def remove(self, guild_id: int, fact_id: str, *, author_id: int | None,
-                     author_name: str) -> FactVersion:  # fmt: skip
+    async def remove(
+        self, guild_id: int, fact_id: str, *, author_id: int | None, author_name: str
+    ) -> FactVersion:
         """Hide a fact from this server (reversible with revert)."""
         if await self.fact_data(guild_id, fact_id) is None:
             raise CurationError([f"there is no fact '{fact_id}' here"])
         [version] = await self._write(guild_id, [FactChange(fact_id, "remove", None)], author_id, author_name)
         return version
 
-    async def revert(self, guild_id: int, fact_id: str, version: int, *, author_id: int | None,
-                     author_name: str) -> FactVersion:  # fmt: skip
+    async def revert(
+        self, guild_id: int, fact_id: str, version: int, *, author_id: int | None, author_name: str
+    ) -> FactVersion:
         """Make a new version equal to an old one (version 0 = the shipped fact, if there is one)."""
         if version == 0:
             base = self.base.facts.get(fact_id)
@@ -253,8 +280,15 @@ class Curator:
         [written] = await self._write(guild_id, [change], author_id, author_name)
         return written
 
-    async def import_yaml(self, guild_id: int, text: str, *, author_id: int | None, author_name: str,
-                          filename: str = "import.yaml") -> list[FactVersion]:  # fmt: skip
+    async def import_yaml(
+        self,
+        guild_id: int,
+        text: str,
+        *,
+        author_id: int | None,
+        author_name: str,
+        filename: str = "import.yaml",
+    ) -> list[FactVersion]:
         """All or nothing: every fact is checked first; one transaction writes them all."""
         if len(text.encode("utf-8")) > MAX_IMPORT_BYTES:
             raise CurationError([f"{filename}: the file is larger than {MAX_IMPORT_BYTES // 1024} KB"])
@@ -291,8 +325,9 @@ class Curator:
             {"chapter": GUILD_CHAPTER, "facts": facts}, sort_keys=False, allow_unicode=True, width=100
         )
 
-    async def _write(self, guild_id: int, changes: list[FactChange], author_id: int | None,
-                     author_name: str) -> list[FactVersion]:  # fmt: skip
+    async def _write(
+        self, guild_id: int, changes: list[FactChange], author_id: int | None, author_name: str
+    ) -> list[FactVersion]:
         written = await self.storage.write_fact_changes(
             guild_id, changes, author_id=author_id, author_name=author_name
         )

@@ -123,3 +123,25 @@ async def test_unknown_fact_and_missing_version(curator: Curator) -> None:
     v = await curator.add(GUILD, dict(NEW), author_id=1, author_name="m")
     with pytest.raises(CurationError, match="has no version 9"):
         await curator.revert(GUILD, v.fact_id, 9, author_id=1, author_name="m")
+
+
+async def test_a_change_by_another_process_is_seen(
+    storage_target, pack: KnowledgePack, answerer, monkeypatch
+) -> None:
+    """Two processes share one database; B serves the guild after A wrote (a shard moving)."""
+    import bot.curation as curation
+
+    monkeypatch.setattr(curation, "REVISION_POLL", 0.0)
+    a_store, b_store = open_storage(storage_target), open_storage(storage_target)
+    await a_store.open()
+    await b_store.open()
+    try:
+        a, b = Curator(pack, a_store, answerer), Curator(pack, b_store, answerer)
+        before = (await b.answerer_for(GUILD)).ask("did the qadi have a library?")  # B caches its view
+        assert before.fact_id != "the-library-of-the-qadi"
+        v = await a.add(GUILD, dict(NEW), author_id=1, author_name="mod")
+        reply = (await b.answerer_for(GUILD)).ask("did the qadi have a library?")
+        assert reply.fact_id == v.fact_id
+    finally:
+        await a_store.close()
+        await b_store.close()

@@ -147,6 +147,10 @@ class Storage(abc.ABC):
         """Every version of one fact, oldest first."""
 
     @abc.abstractmethod
+    async def guild_revision(self, guild_id: int) -> int:
+        """A number that grows with every fact change of the guild (from any process)."""
+
+    @abc.abstractmethod
     async def current_facts(self, guild_id: int) -> dict[str, FactVersion]:
         """The latest version of every fact the guild has touched (removed ones included)."""
 

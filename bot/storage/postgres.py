@@ -305,6 +305,12 @@ class PostgresStorage(Storage):
         )
         return [self._version(r) for r in rows]
 
+    async def guild_revision(self, guild_id: int) -> int:
+        value = await self.pool.fetchval(
+            "SELECT COALESCE(MAX(id), 0) FROM fact_versions WHERE guild_id = $1", guild_id
+        )
+        return int(value)
+
     async def current_facts(self, guild_id: int) -> dict[str, FactVersion]:
         rows = await self.pool.fetch(
             f"SELECT DISTINCT ON (fact_id) {_COLUMNS}, id FROM fact_versions WHERE guild_id = $1"

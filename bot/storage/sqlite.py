@@ -293,6 +293,13 @@ class SQLiteStorage(Storage):
         ) as cur:
             return [self._version(row) async for row in cur]
 
+    async def guild_revision(self, guild_id: int) -> int:
+        async with self.db.execute(
+            "SELECT COALESCE(MAX(id), 0) FROM fact_versions WHERE guild_id = ?", (guild_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def current_facts(self, guild_id: int) -> dict[str, FactVersion]:
         sql = (
             f"SELECT {self._COLUMNS} FROM fact_versions v WHERE guild_id = ? AND version = "
