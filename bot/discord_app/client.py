@@ -14,9 +14,11 @@ from discord.ext import commands
 from bot import __version__
 from bot.answer import Answerer, ConversationStore, Reply
 from bot.config import Settings
+from bot.curation import Curator
 from bot.discord_app.heartbeat import Heartbeat
 from bot.discord_app.render import NO_PINGS, reply_embed
 from bot.discord_app.views import AskButton, FeedbackButton, reply_view
+from bot.knowledge import validate_pack
 from bot.querylog import QueryLog
 from bot.storage import Storage, open_storage
 from bot.timeline import Timeline
@@ -27,6 +29,8 @@ EXTENSIONS = (
     "bot.discord_app.cogs.ask",
     "bot.discord_app.cogs.browse",
     "bot.discord_app.cogs.meta",
+    "bot.discord_app.cogs.curate",
+    "bot.discord_app.cogs.admin",
 )
 
 
@@ -47,13 +51,41 @@ class Services:
         self.answerer = answerer
         self.timeline = Timeline(answerer.pack)
         self.conversations = ConversationStore()
-        self.storage: Storage = open_storage(settings.database)
+        self.storage: Storage = open_storage(settings.storage_target)
         self.querylog = QueryLog(
             self.storage,
             store_raw_ids=settings.store_raw_ids,
             salt=settings.id_salt,
             retention_days=settings.retention_days,
         )
+        # The shipped pack plus each server's own facts and overrides.
+        self.curator = Curator(answerer.pack, self.storage, answerer)
+        self._reload_lock = asyncio.Lock()
+
+    async def answerer_for(self, guild_id: int | None) -> Answerer:
+        """What a server sees: the shipped pack plus its own facts (current at once after a change)."""
+        return await self.curator.answerer_for(guild_id)
+
+    async def reload_knowledge(self, *, by: str) -> list[str]:
+        """Re-validate the knowledge folder and serve it. Returns the problems (empty on success);
+        on problems the old pack stays in service. /reload and SIGHUP both come here."""
+        async with self._reload_lock:
+            folder = self.settings.knowledge
+            log.info("reloading the knowledge pack from %s (%s)", folder, by)
+            pack, problems = await asyncio.to_thread(validate_pack, folder)
+            if pack is None:
+                log.warning(
+                    "reload refused: %d problem(s) in %s; still serving the old pack", len(problems), folder
+                )
+                for problem in problems[:20]:
+                    log.warning("  %s", problem)
+                return [str(p) for p in problems] or ["the knowledge pack could not be loaded"]
+            old = len(self.answerer.pack.facts)
+            self.curator.replace_base(pack)
+            self.answerer = self.curator.base_answerer
+            self.timeline = Timeline(pack)
+            log.info("reloaded the knowledge pack (%s): %d facts (was %d)", by, len(pack.facts), old)
+            return []
 
 
 class TarikhMixin:
@@ -79,6 +111,10 @@ class TarikhMixin:
         return self.services.answerer
 
     @property
+    def curator(self) -> Curator:
+        return self.services.curator
+
+    @property
     def querylog(self) -> QueryLog:
         return self.services.querylog
 
@@ -88,11 +124,12 @@ class TarikhMixin:
 
     # -- shared reply path -----------------------------------------------------------------------
 
-    def ask(
+    async def ask(
         self, question: str, *, via: str, user_id: int, channel_id: int | None, guild_id: int | None
     ) -> tuple[Reply, str]:
+        answerer = await self.services.answerer_for(guild_id)
         conv = self.services.conversations.get((channel_id, user_id))
-        reply = self.answerer.ask(question, conv)
+        reply = answerer.ask(question, conv)
         qid = self.querylog.log_reply(
             reply, via=via, guild_id=guild_id, channel_id=channel_id, user_id=user_id
         )
@@ -106,7 +143,8 @@ class TarikhMixin:
         return kwargs
 
     async def answer_button(self, interaction: discord.Interaction[Any], fact_id: str) -> None:
-        fact = self.answerer.pack.facts.get(fact_id)
+        answerer = await self.services.answerer_for(interaction.guild_id)
+        fact = answerer.pack.facts.get(fact_id)
         if fact is None:
             await interaction.response.send_message(
                 "That fact is no longer in the knowledge base.", ephemeral=True
@@ -114,7 +152,7 @@ class TarikhMixin:
             return
         question = fact.questions[0] if fact.questions else fact.title
         conv = self.services.conversations.get((interaction.channel_id, interaction.user.id))
-        reply = self.answerer.reply_for_fact(question, fact, score=1.0)
+        reply = answerer.reply_for_fact(question, fact, score=1.0)
         conv.fact_id, conv.updated = fact.id, time.monotonic()
         qid = self.querylog.log_reply(
             reply,

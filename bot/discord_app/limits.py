@@ -18,6 +18,7 @@ LINK_URL = 512
 CHOICES = 25
 CHOICE_NAME = 100
 CONTENT = 2000
+MODAL_TITLE = 45
 
 
 def clip(text: str, limit: int) -> str:

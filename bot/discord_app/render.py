@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from bot.answer import Reply
+from bot.curation import changed_fields
 from bot.discord_app.limits import (
     BUTTON_LABEL,
     BUTTONS_PER_ROW,
+    EMBED_DESCRIPTION,
     LINK_URL,
     clip,
     fit_embed,
     safe_user_text,
 )
 from bot.knowledge.models import Entity, KnowledgePack
+from bot.storage import FactVersion, QuestionCount, Stats
 from bot.timeline import Timeline, TimelinePage
 
 ACCENT = discord.Colour.from_rgb(196, 140, 60)
@@ -109,3 +114,89 @@ def timeline_embed(page: TimelinePage) -> discord.Embed:
 
 def safe_question(text: str) -> str:
     return safe_user_text(text, 300)
+
+
+# -- moderators --------------------------------------------------------------------------------
+
+
+def problems_embed(title: str, problems: list[str], footer: str = "") -> discord.Embed:
+    """Why something was refused: every reason, one per line, clipped to fit."""
+    lines = [f"• {discord.utils.escape_markdown(p)}" for p in problems] or ["• refused"]
+    shown: list[str] = []
+    used = 0
+    budget = EMBED_DESCRIPTION - 200
+    for line in lines:
+        line = clip(line, 600)
+        if used + len(line) + 1 > budget:
+            break
+        shown.append(line)
+        used += len(line) + 1
+    if len(shown) < len(lines):
+        shown.append(f"… and {len(lines) - len(shown)} more")
+    embed = discord.Embed(title=title, description="\n".join(shown), colour=DECLINE)
+    if footer:
+        embed.set_footer(text=footer)
+    return fit_embed(embed)
+
+
+def history_embed(
+    fact_id: str,
+    title: str | None,
+    versions: list[FactVersion],
+    shipped: dict[str, Any] | None,
+) -> discord.Embed:
+    """Every version of one fact on this server: number, action, who, when, what changed."""
+    lines: list[str] = []
+    if shipped is not None:
+        lines.append("**v0** · as shipped (`/fact revert` to version 0 restores it)")
+    previous = shipped
+    for v in versions:
+        who = safe_user_text(v.author_name or "someone", 60)
+        head = f"**v{v.version}** · {v.action} · {who} · <t:{int(v.ts)}:R>"
+        if v.note:
+            head += f" · {safe_user_text(v.note, 80)}"
+        if v.data is None:
+            detail = "hidden from this server"
+        elif previous is None:
+            detail = "the whole fact" if v.action != "add" else "new fact"
+        else:
+            changed = changed_fields(previous, v.data)
+            detail = "changed: " + (", ".join(f"`{c}`" for c in changed) if changed else "nothing")
+        lines.append(f"{head}\n    {detail}")
+        previous = v.data if v.data is not None else previous
+    budget = EMBED_DESCRIPTION - 100
+    dropped = 0
+    while sum(len(line) + 1 for line in lines) > budget and len(lines) > 1:
+        lines.pop(1 if shipped is not None else 0)
+        dropped += 1
+    if dropped:
+        lines.insert(0, f"… {dropped} older version(s) not shown")
+    if not versions:
+        lines.append("No changes on this server.")
+    name = f"History · {clip(title, 200)}" if title else "History"
+    embed = discord.Embed(title=name, description="\n".join(lines), colour=ACCENT)
+    embed.set_footer(text=f"{fact_id} · {len(versions)} version(s)")
+    return fit_embed(embed)
+
+
+def stats_embed(stats: Stats, guild_facts: int) -> discord.Embed:
+    """This server's questions: answer rate, busiest questions, the gaps."""
+    embed = discord.Embed(title="Questions on this server", colour=ACCENT)
+    rate = f"{stats.answer_rate:.0%}" if stats.total else "—"
+    embed.add_field(name="Asked", value=str(stats.total), inline=True)
+    embed.add_field(name="Answered", value=f"{stats.answered} ({rate})", inline=True)
+    embed.add_field(name="Feedback", value=f"👍 {stats.helpful} · 👎 {stats.not_helpful}", inline=True)
+    embed.add_field(name="This server's own facts", value=str(guild_facts), inline=True)
+
+    def listing(counts: list[QuestionCount]) -> str:
+        lines = [f"{i}. {safe_user_text(c.question, 120)} ×{c.count}" for i, c in enumerate(counts, 1)]
+        return "\n".join(lines)
+
+    if stats.top_questions:
+        embed.add_field(name="Most asked", value=listing(stats.top_questions[:5]), inline=False)
+    if stats.top_unanswered:
+        gaps = listing(stats.top_unanswered[:5])
+        embed.add_field(name="Most asked, not answered (gaps)", value=gaps, inline=False)
+    else:
+        embed.add_field(name="Gaps", value="No unanswered questions yet.", inline=False)
+    return fit_embed(embed)

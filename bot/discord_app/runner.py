@@ -12,7 +12,7 @@ import discord
 
 from bot.answer import Answerer
 from bot.config import Settings
-from bot.discord_app.client import configure_endpoints, create_bot
+from bot.discord_app.client import EXTENSIONS, configure_endpoints, create_bot
 from bot.knowledge import PackError, load_pack
 
 log = logging.getLogger("tarikh")
@@ -52,6 +52,25 @@ async def _run(settings: Settings, answerer: Answerer) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
             loop.add_signal_handler(sig, _stop, sig.name)
+    services = bot.services  # type: ignore[attr-defined]
+    reloads: set[asyncio.Task[list[str]]] = set()
+
+    def _reload() -> None:
+        """SIGHUP: what /reload does (re-validate the knowledge folder; keep the old pack on problems)."""
+        log.info("received SIGHUP: reloading the knowledge pack")
+        task = loop.create_task(services.reload_knowledge(by="SIGHUP"))
+        reloads.add(task)
+        task.add_done_callback(_reloaded)
+
+    def _reloaded(task: asyncio.Task[list[str]]) -> None:
+        reloads.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reloading the knowledge pack failed", exc_info=task.exception())
+
+    sighup = getattr(signal, "SIGHUP", None)
+    if sighup is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sighup, _reload)
     runner = asyncio.create_task(bot.start(settings.discord_token or ""))
     waiter = asyncio.create_task(stopping.wait())
     done, _ = await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -90,7 +109,7 @@ async def _sync(settings: Settings, answerer: Answerer, guild_id: int | None) ->
     bot = create_bot(settings, answerer)
     try:
         await bot.login(settings.discord_token or "")
-        for ext in ("bot.discord_app.cogs.ask", "bot.discord_app.cogs.browse", "bot.discord_app.cogs.meta"):
+        for ext in EXTENSIONS:
             await bot.load_extension(ext)
         if guild_id:
             guild = discord.Object(guild_id)

@@ -1,16 +1,18 @@
-"""Buttons: persistent "ask next" and feedback buttons, and the invoker-only timeline pager."""
+"""Buttons: persistent "ask next" and feedback buttons, the invoker-only timeline pager, and the
+moderators' fact form, confirm and gap buttons."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.answer import Reply
-from bot.discord_app.limits import BUTTON_LABEL, clip
-from bot.discord_app.render import link_buttons, timeline_embed
+from bot.discord_app.limits import BUTTON_LABEL, BUTTONS_PER_ROW, MODAL_TITLE, clip
+from bot.discord_app.render import NO_PINGS, link_buttons, timeline_embed
 from bot.timeline import Timeline, YearBound
 
 if TYPE_CHECKING:
@@ -171,3 +173,134 @@ class TimelineView(discord.ui.View):
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await _bot(interaction).report_error(interaction, error)
+
+
+# -- moderators' forms and buttons --------------------------------------------------------------
+
+FormValues = dict[str, str]
+OnForm = Callable[[discord.Interaction[Any], FormValues], Awaitable[None]]
+OnClick = Callable[[discord.Interaction[Any]], Awaitable[None]]
+OnConfirm = Callable[[discord.Interaction[Any]], Awaitable[bool]]  # True when done (False: refused)
+
+# key, label (45 max), description (100 max), paragraph?, required?, max length
+FORM_FIELDS: tuple[tuple[str, str, str, bool, bool, int], ...] = (
+    ("title", "Title", "A short heading, e.g. “The qadi's library”", False, True, 100),
+    ("answer", "Answer", "In your own words, one to three sentences", True, True, 600),
+    ("excerpt", "Excerpt from the article (optional)",
+     "Copied word for word from the source article; leave empty if there is none", True, False, 500),
+    ("when", "Date (optional)", "EDTF such as 0741-10~ (about October 741) or a plain year such as 741",
+     False, False, 40),
+    ("questions", "Sample questions, one per line",
+     "At least two ways members might ask for this fact", True, True, 2000),
+)  # fmt: skip
+
+
+class FactForm(discord.ui.Modal):
+    """The five fields of a fact a moderator writes (Discord modals hold five inputs);
+    the rest of a fact (people, places, tags, links) is kept as it was or left out."""
+
+    def __init__(self, heading: str, values: FormValues, on_values: OnForm, *, timeout: float = 900) -> None:
+        super().__init__(title=clip(heading, MODAL_TITLE), timeout=timeout)
+        self._on_values = on_values
+        self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
+        for key, label, description, paragraph, required, limit in FORM_FIELDS:
+            default = (values.get(key) or "")[:limit]
+            text_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
+                custom_id=key,
+                style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
+                required=required,
+                max_length=limit,
+                default=default or None,
+            )
+            self.inputs[key] = text_input
+            self.add_item(discord.ui.Label(text=label, description=description, component=text_input))
+
+    def values(self) -> FormValues:
+        return {key: text_input.value for key, text_input in self.inputs.items()}
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self._on_values(interaction, self.values())
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
+        await _bot(interaction).report_error(interaction, error)
+
+
+class InvokerView(discord.ui.View):
+    """Buttons only the person who ran the command can press; disabled when it times out."""
+
+    def __init__(self, owner_id: int, origin: discord.Interaction[Any], *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.origin = origin  # its token edits the (possibly ephemeral) message for 15 minutes
+        self.expired_text: str | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the moderator who ran this command can use these buttons.",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+        return False
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        kwargs: dict[str, Any] = {"view": self, "allowed_mentions": NO_PINGS}
+        if self.expired_text is not None:
+            kwargs.update(content=self.expired_text, view=None)
+        try:
+            await self.origin.edit_original_response(**kwargs)
+        except discord.HTTPException:
+            log.debug("could not update an expired message (gone, or the token expired)")
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await _bot(interaction).report_error(interaction, error)
+
+
+class CallbackButton(discord.ui.Button[InvokerView]):
+    def __init__(self, label: str, on_click: OnClick, *, style: discord.ButtonStyle, emoji: str | None = None,
+                 row: int | None = None) -> None:  # fmt: skip
+        super().__init__(label=clip(label, BUTTON_LABEL), style=style, emoji=emoji, row=row)
+        self._on_click = on_click
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await self._on_click(interaction)
+
+
+class ConfirmView(InvokerView):
+    """Confirm or cancel a change; pressing either (or waiting) ends it."""
+
+    def __init__(self, owner_id: int, origin: discord.Interaction[Any], on_confirm: OnConfirm, *,
+                 confirm_label: str, timeout: float = 60) -> None:  # fmt: skip
+        super().__init__(owner_id, origin, timeout=timeout)
+        self.expired_text = "Timed out: nothing was changed."
+        self._on_confirm = on_confirm
+        self.add_item(CallbackButton(confirm_label, self._confirm, style=discord.ButtonStyle.danger))
+        self.add_item(CallbackButton("Cancel", self._cancel, style=discord.ButtonStyle.secondary))
+
+    async def _confirm(self, interaction: discord.Interaction[Any]) -> None:
+        if await self._on_confirm(interaction):
+            self.stop()
+
+    async def _cancel(self, interaction: discord.Interaction[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(
+            content="Cancelled: nothing was changed.", embed=None, view=None, allowed_mentions=NO_PINGS
+        )
+
+
+class ButtonsView(InvokerView):
+    """A few buttons, each with its own action (the /stats gaps, "try again" after a refusal)."""
+
+    def __init__(self, owner_id: int, origin: discord.Interaction[Any],
+                 buttons: list[tuple[str, OnClick]], *, timeout: float = 600) -> None:  # fmt: skip
+        super().__init__(owner_id, origin, timeout=timeout)
+        for i, (label, on_click) in enumerate(buttons[: BUTTONS_PER_ROW * 4]):
+            self.add_item(
+                CallbackButton(label, on_click, style=discord.ButtonStyle.primary, row=i // BUTTONS_PER_ROW)
+            )

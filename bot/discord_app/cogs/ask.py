@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answer import Answerer
 from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip
 from bot.discord_app.render import NO_PINGS
 
@@ -41,7 +42,7 @@ class Ask(commands.Cog):
         interaction: discord.Interaction[Any],
         question: app_commands.Range[str, 1, QUESTION_MAX],
     ) -> None:
-        reply, qid = self.bot.ask(
+        reply, qid = await self.bot.ask(
             strip_markup(question) or question,
             via="slash",
             user_id=interaction.user.id,
@@ -54,7 +55,7 @@ class Ask(commands.Cog):
     async def ask_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        return question_choices(self.bot, current)
+        return question_choices(await self.bot.services.answerer_for(interaction.guild_id), current)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -81,7 +82,7 @@ class Ask(commands.Cog):
         self.bot.track(self._answer_message(message, question))
 
     async def _answer_message(self, message: discord.Message, question: str) -> None:
-        reply, qid = self.bot.ask(
+        reply, qid = await self.bot.ask(
             question[: QUESTION_MAX * 2],
             via="mention",
             user_id=message.author.id,
@@ -103,12 +104,13 @@ def strip_markup(content: str) -> str:
     return " ".join(_MARKUP.sub(" ", content).split())
 
 
-def question_choices(bot: TarikhBot, current: str) -> list[app_commands.Choice[str]]:
-    """Fact titles and sample questions ranked by the engine (25 at most, 100 chars each)."""
-    pack = bot.answerer.pack
+def question_choices(answerer: Answerer, current: str) -> list[app_commands.Choice[str]]:
+    """Fact titles and sample questions ranked by the engine (25 at most, 100 chars each), from
+    what this server sees (the shipped pack plus its own facts)."""
+    pack = answerer.pack
     texts: list[str] = []
     if current.strip():
-        result = bot.answerer.engine.search(current, limit=10)
+        result = answerer.engine.search(current, limit=10)
         for hit in result.hits:
             texts.extend([hit.fact.questions[0], hit.fact.title, *hit.fact.questions[1:2]])
     else:

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip, safe_user_text
 from bot.discord_app.render import NO_PINGS, entity_embed
 from bot.discord_app.views import TimelineView
-from bot.timeline import TimelineError, parse_year
+from bot.timeline import Timeline, TimelineError, parse_year
 
 if TYPE_CHECKING:
     from bot.discord_app.client import TarikhBot
@@ -50,7 +50,7 @@ class Browse(commands.Cog):
         try:
             lo = parse_year(start, default) if start else None
             hi = parse_year(end, default) if end else (lo if start else None)
-            view = TimelineView(self.bot.services.timeline, interaction.user.id, lo, hi, cal)
+            view = TimelineView(await self._timeline(interaction), interaction.user.id, lo, hi, cal)
             embed = view.current()
         except TimelineError as exc:
             await interaction.response.send_message(
@@ -62,6 +62,13 @@ class Browse(commands.Cog):
             return
         await interaction.response.send_message(embed=embed, view=view, allowed_mentions=NO_PINGS)
         view.message = await interaction.original_response()
+
+    async def _timeline(self, interaction: discord.Interaction[Any]) -> Timeline:
+        """The shipped timeline, or this server's (with its own dated facts) if it changed any."""
+        answerer = await self.bot.services.answerer_for(interaction.guild_id)
+        if answerer is self.bot.answerer:
+            return self.bot.services.timeline
+        return Timeline(answerer.pack)
 
     @app_commands.command(name="who", description="A card about a person or group")
     @app_commands.describe(name="Who? (any spelling)")
@@ -78,10 +85,11 @@ class Browse(commands.Cog):
     async def _card(
         self, interaction: discord.Interaction[Any], name: str, kinds: tuple[str, ...], nobody: str
     ) -> None:
-        pack = self.bot.answerer.pack
+        answerer = await self.bot.services.answerer_for(interaction.guild_id)
+        pack = answerer.pack
         entity = pack.entities.get(name)
         if entity is None:
-            found = self.bot.answerer.entity_search(name, kinds)
+            found = answerer.entity_search(name, kinds)
             entity = found[0] if found else None
         if entity is None:
             await interaction.response.send_message(

@@ -24,7 +24,11 @@ Follow-ups work: “when did he die?”, “what happened next?”.
 **Browse** — `/timeline [from] [to] [calendar]` (years like `741` or `123 AH`),
 `/who name:` for people and groups, `/where place:` for places, states and battles.
 
-**About** — `/about` for the sources, their licence and what I know."""
+**About** — `/about` for the sources, their licence and what I know.
+
+**Moderators** — `/fact add`, `edit`, `remove`, `history`, `revert`, `export`, `import` change what
+I know on this server; `/stats` shows what members ask and what I couldn't answer. For members
+with Manage Server or the role set with `/config moderator-role`."""
 
 
 class Meta(commands.Cog):
