@@ -63,7 +63,7 @@ def tokens(text: str) -> list[str]:
 
 
 def metrics(items: list[Item], outcomes: list[Outcome]) -> dict[str, float]:
-    top1 = top3 = rr = rejected = 0.0
+    top1 = rank1 = top3 = rr = rejected = 0.0
     n_ans = n_off = 0
     for item, out in zip(items, outcomes, strict=True):
         if item.answers:
@@ -71,6 +71,8 @@ def metrics(items: list[Item], outcomes: list[Outcome]) -> dict[str, float]:
             right = set(item.answers)
             if out.answered and out.top in right:
                 top1 += 1
+            if out.ranking[:1] and out.ranking[0] in right:
+                rank1 += 1
             if any(f in right for f in out.ranking[:3]):
                 top3 += 1
             for rank, fid in enumerate(out.ranking[:10], 1):
@@ -83,6 +85,7 @@ def metrics(items: list[Item], outcomes: list[Outcome]) -> dict[str, float]:
                 rejected += 1
     return {
         "top1": top1 / max(n_ans, 1),
+        "rank1": rank1 / max(n_ans, 1),
         "top3": top3 / max(n_ans, 1),
         "mrr": rr / max(n_ans, 1),
         "reject": rejected / max(n_off, 1),
@@ -106,17 +109,21 @@ def with_oracle_threshold(items: list[Item], scored: list[list[tuple[str, float]
 
 
 def run_baseline_wratio(facts: list[Fact], items: list[Item]) -> tuple[list[Outcome], float]:
-    texts = {f.id: fact_text(f) for f in facts}
+    """rapidfuzz WRatio of the question against each fact's title and sample questions (the best
+    of them). Against a fact's whole text WRatio saturates (85.5 for almost every fact) and ranks
+    nearly at random, so the short fields are the fairer baseline."""
+    choices = [(f.id, t) for f in facts for t in (f.title, *f.questions)]
+    texts = [t for _, t in choices]
     start = time.perf_counter()
-    scored = [
-        [
-            (fid, score)
-            for _, score, fid in process.extract(
-                it.q, texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=10
-            )
-        ]
-        for it in items
-    ]
+    scored = []
+    for it in items:
+        best: dict[str, float] = {}
+        for _, score, i in process.extract(
+            it.q, texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=60
+        ):
+            fid = choices[i][0]
+            best[fid] = max(best.get(fid, 0.0), score)
+        scored.append(sorted(best.items(), key=lambda kv: -kv[1])[:10])
     elapsed = time.perf_counter() - start
     return with_oracle_threshold(items, scored), elapsed / len(items) * 1000
 
@@ -161,7 +168,7 @@ def main() -> int:
 
     rows = [
         ("tarikh (hybrid)", *run_tarikh(answerer, items)),
-        ("rapidfuzz WRatio", *run_baseline_wratio(facts, items)),
+        ("rapidfuzz WRatio (titles, sample questions)", *run_baseline_wratio(facts, items)),
         ("BM25 (rank-bm25)", *run_baseline_bm25(facts, items)),
     ]
     n = metrics(items, rows[0][1])
@@ -169,12 +176,14 @@ def main() -> int:
         f"{len(items)} questions ({n['n_ans']:.0f} answerable, {n['n_off']:.0f} off-topic), "
         f"{len(facts)} facts\n"
     )
-    print("| system | top-1 | top-3 | MRR | off-topic rejected | ms/question |")
-    print("|---|---:|---:|---:|---:|---:|")
+    header = "| system | top-1 | best-ranked right (never abstaining) | top-3 | MRR | off-topic rejected"
+    print(header + " | ms/question |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, outs, ms in rows:
         m = metrics(items, outs)
         print(
-            f"| {name} | {m['top1']:.1%} | {m['top3']:.1%} | {m['mrr']:.3f} | {m['reject']:.1%} | {ms:.2f} |"
+            f"| {name} | {m['top1']:.1%} | {m['rank1']:.1%} | {m['top3']:.1%} | {m['mrr']:.3f} "
+            f"| {m['reject']:.1%} | {ms:.2f} |"
         )
 
     by_kind: dict[str, list[int]] = defaultdict(list)

@@ -28,6 +28,7 @@ RANKING = {
     "w_cover": [0.1, 0.25, 0.4],
     "synonym_weight": [0.2, 0.35, 0.5],
     "unknown_weight": [0.5, 0.8, 1.2],
+    "unknown_common_weight": [0.2, 0.5, 0.8],
 }
 SHARES = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 THRESHOLDS = [x / 100 for x in range(30, 81, 5)]

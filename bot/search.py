@@ -69,10 +69,13 @@ class Params:
     w_fuzzy: float = 0.25
     w_cover: float = 0.1
     synonym_weight: float = 0.5
-    unknown_weight: float = 0.8  # weight of a word the knowledge has never seen, times max IDF
+    unknown_weight: float = 1.2  # weight of a word the knowledge has never seen, times max IDF
+    # ... and of such a word when it is everyday English (zipf >= 4: "cash", "desperate"), which
+    # more often rephrases the question than changes its subject
+    unknown_common_weight: float = 0.8
     # Abstention: confidence = share * coverage + (1 - share) * fuzzy must reach min_confidence.
-    confidence_share: float = 0.7
-    min_confidence: float = 0.5
+    confidence_share: float = 0.9
+    min_confidence: float = 0.45
 
 
 @dataclass(slots=True)
@@ -416,7 +419,12 @@ class SearchEngine:
         unknown_idf = idx.max_idf * self.params.unknown_weight
         parts: list[tuple[float, list[frozenset[int]]]] = []
         for term in query.core:
-            weight = idx.idf(term) if idx.knows(term) else unknown_idf
+            if idx.knows(term):
+                weight = idx.idf(term)
+            elif is_common_english(query.surface.get(term, term), 4.0):
+                weight = idx.max_idf * self.params.unknown_common_weight
+            else:
+                weight = unknown_idf
             sets = [idx._doc_set(t) for t in (term, *idx.synonyms.get(term, ())) if idx.knows(t)]
             parts.append((weight, sets))
         side = idx.max_idf * 0.5  # weight of a pronoun's referent, and of a date
