@@ -38,6 +38,8 @@ validate: $(STAMP)
 bench: $(DEVSTAMP)
 	$(PY) benchmarks/accuracy.py
 	$(PY) benchmarks/latency.py
+	$(PY) benchmarks/discord_load.py
+	$(PY) benchmarks/storage.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
