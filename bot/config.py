@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,19 @@ def _cooldown(env: dict[str, str]) -> tuple[int, float]:
     return parsed
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{name} must be 0 or more seconds, not {raw!r}")
+    return value
+
+
 def _database_url(env: dict[str, str]) -> str | None:
     """TARIKH_DATABASE_URL: sqlite:///path or postgresql://... (wins over TARIKH_DB)."""
     url = env.get("TARIKH_DATABASE_URL", "").strip()
@@ -96,6 +110,7 @@ class Settings:
     shard_ids: list[int] | None = None
     owner_ids: tuple[int, ...] = ()
     health_file: Path | None = None  # None: health.json next to the database
+    pack_poll: float = 15.0  # seconds between checks for a reload by another process (0: never)
 
     @property
     def storage_target(self) -> str | Path:
@@ -150,4 +165,5 @@ class Settings:
             shard_ids=_shard_ids(env),
             owner_ids=owner_ids,
             health_file=Path(health) if health else None,
+            pack_poll=_seconds(env, "TARIKH_PACK_POLL", 15.0),
         )

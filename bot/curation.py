@@ -23,10 +23,11 @@ from bot.knowledge.loader import (
     build_fact,
     check_fact_content,
     check_record,
+    yaml_value_problem,
 )
 from bot.knowledge.models import Fact, KnowledgePack
 from bot.knowledge.yamlio import LineDict, YamlSyntaxError, load_yaml_text
-from bot.storage import FactChange, FactVersion, Storage
+from bot.storage import FactChange, FactVersion, Storage, VersionConflict
 from bot.text import normalise_quotes_and_space
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Curator:
         self._guilds: dict[int, _GuildState] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self.last_rebuild_ms: float = 0.0
+        self._normalised: tuple[object, dict[str, str]] | None = None  # (the pack's sources, their text)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -178,18 +180,28 @@ class Curator:
             report(line_of("excerpt"), "an excerpt needs the source it is quoted from ('source')")
         if raw.get("source") and not raw.get("excerpt"):
             report(line_of("source"), "a source needs the excerpt quoted from it ('excerpt')")
-        normalised = {sid: normalise_quotes_and_space(s.text) for sid, s in self.base.sources.items()}
+        normalised = self._normalised_sources()
         check_fact_content(
             raw, report, sources=self.base.sources, normalised_sources=normalised, line_of=line_of
         )
+        # (a value that is not a list of text was reported above; only its text items are looked up)
         for key in ("who", "where"):
-            for eid in raw.get(key, []) or []:
+            for eid in _text_items(raw.get(key)):
                 if eid not in self.base.entities:
                     report(line_of(key), f"{key} '{eid}' is not a known person, place or group")
-        for rid in raw.get("related", []) or []:
+        for rid in _text_items(raw.get("related")):
             if rid not in known_ids:
                 report(line_of("related"), f"related fact '{rid}' does not exist")
         return problems
+
+    def _normalised_sources(self) -> dict[str, str]:
+        """The sources' text as the verbatim check reads it: once per pack, not once per fact
+        (each takes milliseconds; an import of 500 facts would block the bot for seconds)."""
+        sources = self.base.sources
+        if self._normalised is None or self._normalised[0] is not sources:
+            texts = {sid: normalise_quotes_and_space(s.text) for sid, s in sources.items()}
+            self._normalised = (sources, texts)
+        return self._normalised[1]
 
     async def _known_ids(self, guild_id: int) -> set[str]:
         current = await self.storage.current_facts(guild_id)
@@ -204,25 +216,34 @@ class Curator:
     ) -> FactVersion:
         """Add a new fact; its id is made from the title when none is given."""
         raw = clean_fields(fields)
-        current = await self.storage.current_facts(guild_id)
-        if sum(1 for v in current.values() if v.data is not None) >= MAX_GUILD_FACTS:
-            raise CurationError([f"this server already has {MAX_GUILD_FACTS} facts of its own"])
-        taken = set(self.base.facts) | set(current)
-        if not raw.get("id"):
-            base_id = slugify(str(raw.get("title", "")))
-            fid, n = base_id, 2
-            while fid in taken:
-                fid, n = f"{base_id}-{n}", n + 1
-            raw["id"] = fid
-        elif raw["id"] in taken:
-            raise CurationError([f"a fact with id '{raw['id']}' already exists; edit it instead"])
-        problems = self.validate(raw, known_ids=await self._known_ids(guild_id))
-        if problems:
-            raise CurationError(problems)
-        [version] = await self._write(
-            guild_id, [FactChange(raw["id"], "add", raw, expected_version=0)], author_id, author_name
-        )
-        return version
+        made_id = not raw.get("id")
+        while True:
+            current = await self.storage.current_facts(guild_id)
+            if sum(1 for v in current.values() if v.data is not None) >= MAX_GUILD_FACTS:
+                raise CurationError([f"this server already has {MAX_GUILD_FACTS} facts of its own"])
+            taken = set(self.base.facts) | set(current)
+            if made_id:
+                base_id = slugify(str(raw.get("title", "")))
+                fid, n = base_id, 2
+                while fid in taken:
+                    fid, n = f"{base_id}-{n}", n + 1
+                raw["id"] = fid
+            elif isinstance(raw["id"], str) and raw["id"] in taken:  # not text: validation says so
+                raise CurationError([f"a fact with id '{raw['id']}' already exists; edit it instead"])
+            problems = self.validate(raw, known_ids=await self._known_ids(guild_id))
+            if problems:
+                raise CurationError(problems)
+            try:
+                [version] = await self._write(
+                    guild_id, [FactChange(raw["id"], "add", raw, expected_version=0)], author_id, author_name
+                )
+            except VersionConflict:
+                # another moderator (or process) added this id meanwhile; it is taken now
+                if made_id:
+                    continue  # the next free id
+                exists = f"a fact with id '{raw['id']}' already exists; edit it instead"
+                raise CurationError([exists]) from None
+            return version
 
     async def edit(
         self,
@@ -296,6 +317,11 @@ class Curator:
             data = load_yaml_text(text, Path(filename))
         except YamlSyntaxError as exc:
             raise CurationError([f"{filename}:{exc.line}: {exc.message}"]) from None
+        except ValueError as exc:  # a value YAML cannot build, e.g. the unquoted date 0741-02-30
+            line, message = yaml_value_problem(exc)
+            raise CurationError([f"{filename}:{line}: {message}"]) from None
+        except RecursionError:  # e.g. thousands of nested [ or {
+            raise CurationError([f"{filename}: the YAML is nested too deeply"]) from None
         if not isinstance(data, dict) or not isinstance(data.get("facts"), list):
             raise CurationError([f"{filename}:1: expected a mapping with a 'facts:' list (the pack format)"])
         items = data["facts"]
@@ -321,8 +347,12 @@ class Curator:
         """This server's own facts and overrides, in the pack format (importable again)."""
         current = await self.storage.current_facts(guild_id)
         facts = [v.data for v in current.values() if v.data is not None]
-        return yaml.safe_dump(
-            {"chapter": GUILD_CHAPTER, "facts": facts}, sort_keys=False, allow_unicode=True, width=100
+        return yaml.dump(
+            {"chapter": GUILD_CHAPTER, "facts": facts},
+            Dumper=_ExportDumper,
+            sort_keys=False,
+            allow_unicode=True,
+            width=100,
         )
 
     async def _write(
@@ -361,6 +391,23 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
             continue
         out[key] = value
     return out
+
+
+class _ExportDumper(yaml.SafeDumper):
+    """PyYAML writes U+0085 (NEL) raw inside single quotes, where reading folds it into a space:
+    text with an unusual line break is written double-quoted (escaped) so it reads back the same."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ExportDumper.add_representer(str, _represent_str)
+
+
+def _text_items(value: Any) -> list[str]:
+    return [x for x in value if isinstance(x, str)] if isinstance(value, list) else []
 
 
 def fact_to_data(fact: Fact) -> dict[str, Any]:

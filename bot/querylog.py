@@ -50,11 +50,8 @@ class QueryLog:
         self.written = 0
 
     async def start(self) -> None:
-        if self._salt is None:
-            self._salt = await self.storage.get_meta("user_salt")
-            if self._salt is None:
-                self._salt = secrets.token_hex(16)
-                await self.storage.set_meta("user_salt", self._salt)
+        if self._salt is None:  # one salt for every process sharing the database
+            self._salt = await self.storage.setdefault_meta("user_salt", secrets.token_hex(16))
         if self.retention_days > 0:
             await self.prune()
         self._task = asyncio.create_task(self._writer(), name="tarikh-querylog")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
 import time
 from typing import Any
 
@@ -33,6 +36,10 @@ EXTENSIONS = (
     "bot.discord_app.cogs.admin",
 )
 
+# The meta row a successful /reload or SIGHUP rewrites; every process sharing the database
+# checks it every Settings.pack_poll seconds and, when it changed, reloads its own folder too.
+PACK_REVISION = "pack_revision"
+
 
 def intents() -> discord.Intents:
     """The least the bot needs: guilds, and messages (to see mentions and DMs). Nothing privileged."""
@@ -61,14 +68,67 @@ class Services:
         # The shipped pack plus each server's own facts and overrides.
         self.curator = Curator(answerer.pack, self.storage, answerer)
         self._reload_lock = asyncio.Lock()
+        self._pack_revision: str | None = None  # the PACK_REVISION this process's pack is current with
+        self._pack_watch: asyncio.Task[None] | None = None
 
     async def answerer_for(self, guild_id: int | None) -> Answerer:
         """What a server sees: the shipped pack plus its own facts (current at once after a change)."""
         return await self.curator.answerer_for(guild_id)
 
-    async def reload_knowledge(self, *, by: str) -> list[str]:
+    async def reload_knowledge(self, *, by: str, announce: bool = True) -> list[str]:
         """Re-validate the knowledge folder and serve it. Returns the problems (empty on success);
-        on problems the old pack stays in service. /reload and SIGHUP both come here."""
+        on problems the old pack stays in service. /reload and SIGHUP both come here; a success
+        is announced to the other processes sharing the database (``announce``)."""
+        problems = await self._reload(by)
+        if not problems and announce:
+            revision = f"{time.time():.3f}-{os.getpid()}-{secrets.token_hex(4)}"
+            self._pack_revision = revision  # this process is current: its own poll skips it
+            try:
+                await self.storage.set_meta(PACK_REVISION, revision)
+            except Exception as exc:  # the reload here stands; only the others miss it
+                log.warning("reloaded, but could not tell the other processes (database): %s", exc)
+        return problems
+
+    async def check_pack_revision(self) -> bool:
+        """Reload when another process reloaded since this one last looked; True if it did."""
+        revision = await self.storage.get_meta(PACK_REVISION)
+        if revision is None or revision == self._pack_revision:
+            return False
+        self._pack_revision = revision  # once per change, even when the reload is refused here
+        log.info("another process reloaded the knowledge pack (%s): reloading here too", revision)
+        await self._reload("reload in another process")
+        return True
+
+    async def start_pack_watch(self) -> None:
+        """Check PACK_REVISION every ``settings.pack_poll`` seconds (after the storage is open)."""
+        if self.settings.pack_poll <= 0 or self._pack_watch is not None:
+            return
+        self._pack_revision = await self.storage.get_meta(PACK_REVISION)  # the pack just loaded is current
+        self._pack_watch = asyncio.get_running_loop().create_task(
+            self._watch_pack(), name="tarikh-pack-watch"
+        )
+
+    async def stop_pack_watch(self) -> None:
+        task, self._pack_watch = self._pack_watch, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _watch_pack(self) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(self.settings.pack_poll)
+            try:
+                await self.check_pack_revision()
+            except Exception as exc:  # the database is away for a moment: try again next time
+                if not failing:  # say it once, not every poll
+                    log.warning("cannot check for a reload by another process: %s", exc)
+                failing = True
+            else:
+                failing = False
+
+    async def _reload(self, by: str) -> list[str]:
         async with self._reload_lock:
             folder = self.settings.knowledge
             log.info("reloading the knowledge pack from %s (%s)", folder, by)
@@ -194,6 +254,7 @@ class TarikhMixin:
     async def _startup_services(self, bot: commands.Bot) -> None:
         await self.services.storage.open()
         await self.querylog.start()
+        await self.services.start_pack_watch()
         self.heartbeat = Heartbeat(bot, self.settings.heartbeat_path)
         self.heartbeat.start()
         bot.add_dynamic_items(AskButton, FeedbackButton)
@@ -220,6 +281,7 @@ class TarikhMixin:
     async def _shutdown_services(self, timeout: float = 8.0) -> None:
         """Stop taking work, finish replies in flight, flush the log, close the database."""
         self.accepting = False
+        await self.services.stop_pack_watch()
         if self.heartbeat is not None:
             await self.heartbeat.stop()
         if self._in_flight:

@@ -283,6 +283,19 @@ def excerpt_in_source(excerpt: str, normalised_source: str) -> bool:
 _UNREADABLE = object()
 
 
+def yaml_value_problem(exc: ValueError) -> tuple[int, str]:
+    """Line and message for a value YAML recognises but cannot build (the unquoted date
+    0741-02-30 raises "day is out of range for month"): the line is that of the YAML node
+    being built when it failed."""
+    line, tb = 1, exc.__traceback__
+    while tb is not None:
+        mark = getattr(tb.tb_frame.f_locals.get("node"), "start_mark", None)
+        if mark is not None:
+            line = mark.line + 1
+        tb = tb.tb_next
+    return line, f'YAML could not read a value ({exc}); put dates in quotes, e.g. "0741-02"'
+
+
 def _load_file(path: Path, rep: _Reporter) -> Any:
     try:
         return load_yaml(path)
@@ -290,6 +303,9 @@ def _load_file(path: Path, rep: _Reporter) -> Any:
         rep.add(path, exc.line, "", exc.message)
     except OSError as exc:
         rep.add(path, 1, "", f"cannot read file: {exc.strerror}")
+    except ValueError as exc:
+        line, message = yaml_value_problem(exc)
+        rep.add(path, line, "", message)
     return _UNREADABLE
 
 

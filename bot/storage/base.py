@@ -117,6 +117,15 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def set_meta(self, key: str, value: str) -> None: ...
 
+    async def setdefault_meta(self, key: str, value: str) -> str:
+        """The value under ``key``, storing ``value`` first when there is none (like dict.setdefault).
+        A backend several processes share makes this atomic: the first process to start wins."""
+        current = await self.get_meta(key)
+        if current is None:
+            await self.set_meta(key, value)
+            return value
+        return current
+
     @abc.abstractmethod
     async def write_batch(self, queries: list[QueryRecord], feedback: list[FeedbackRecord]) -> None:
         """Write queries then feedback in one transaction (all or nothing)."""

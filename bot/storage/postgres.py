@@ -117,18 +117,18 @@ class PostgresStorage(Storage):
         return int(value or 0)
 
     async def _migrate(self) -> None:
-        async with self.pool.acquire() as con:
+        async with self.pool.acquire() as con, con.transaction():
+            # one process migrates at a time; the others wait here, then see it done (even the
+            # CREATE ... IF NOT EXISTS: two at once on an empty database, one fails)
+            await con.execute("SELECT pg_advisory_xact_lock(7461726)")
             await con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            async with con.transaction():
-                # one process migrates at a time; the others wait here, then see it done
-                await con.execute("SELECT pg_advisory_xact_lock(7461726)")
-                current = int(await con.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
-                for version, script in enumerate(MIGRATIONS, start=1):
-                    if version <= current:
-                        continue
-                    log.info("migrating PostgreSQL to schema version %d", version)
-                    await con.execute(script)
-                    await con.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+            current = int(await con.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                log.info("migrating PostgreSQL to schema version %d", version)
+                await con.execute(script)
+                await con.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
 
     async def get_meta(self, key: str) -> str | None:
         return await self.pool.fetchval("SELECT value FROM meta WHERE key = $1", key)
@@ -140,6 +140,13 @@ class PostgresStorage(Storage):
             key,
             value,
         )
+
+    async def setdefault_meta(self, key: str, value: str) -> str:
+        async with self.pool.acquire() as con:
+            await con.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, value
+            )
+            return str(await con.fetchval("SELECT value FROM meta WHERE key = $1", key))
 
     async def write_batch(self, queries: list[QueryRecord], feedback: list[FeedbackRecord]) -> None:
         if not queries and not feedback:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +27,8 @@ from bot.storage.base import (
 )
 
 log = logging.getLogger(__name__)
+
+LOCK_PATIENCE = 30.0  # seconds a write waits for other connections' writes before it fails
 
 # Each migration runs once, in order, in its own transaction; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -104,11 +107,29 @@ class SQLiteStorage(Storage):
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA busy_timeout=5000")
+        # several processes opening a new file at once: SQLite refuses some at once (waiting
+        # could deadlock), so those try again
+        await self._execute_when_unlocked("PRAGMA journal_mode=WAL", patience=5.0)
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self.db.execute("PRAGMA foreign_keys=ON")
-        await self.db.execute("PRAGMA busy_timeout=5000")
         await self._migrate()
+
+    async def _execute_when_unlocked(self, sql: str, *, patience: float = LOCK_PATIENCE) -> None:
+        """Run a statement that only takes a lock (BEGIN IMMEDIATE, a journal mode change),
+        trying again while another connection holds it. SQLite's busy handler waits at most
+        busy_timeout and polls, so a process writing one transaction after another can keep
+        another out past it ("database is locked"), refusing a change only because it was busy."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                await self.db.execute(sql)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            log.debug("%s: the database is locked by another connection; trying again", sql)
+            await asyncio.sleep(random.uniform(0.005, 0.03))
 
     async def close(self) -> None:
         if self._db is not None:
@@ -121,14 +142,17 @@ class SQLiteStorage(Storage):
         return int(row[0]) if row else 0
 
     async def _migrate(self) -> None:
-        current = await self.schema_version()
         for version, script in enumerate(MIGRATIONS, start=1):
-            if version <= current:
+            if version <= await self.schema_version():
                 continue
-            log.info("migrating %s to schema version %d", self.path, version)
             statements = [s.strip() for s in script.split(";") if s.strip()]
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self._execute_when_unlocked("BEGIN IMMEDIATE")
             try:
+                # again, holding the write lock: another process may have migrated meanwhile
+                if version <= await self.schema_version():
+                    await self.db.execute("COMMIT")
+                    continue
+                log.info("migrating %s to schema version %d", self.path, version)
                 for statement in statements:
                     await self.db.execute(statement)
                 await self.db.execute(f"PRAGMA user_version = {version}")
@@ -141,7 +165,7 @@ class SQLiteStorage(Storage):
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction at a time on this connection (coroutines share it)."""
         async with self._tx_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self._execute_when_unlocked("BEGIN IMMEDIATE")
             try:
                 yield self.db
             except BaseException:
