@@ -37,7 +37,7 @@ def check_pack(settings: Settings) -> Check:
     return Check("knowledge", True, f"{len(pack.facts)} facts in {settings.knowledge}")
 
 
-def _shown(settings: Settings) -> str:
+def shown_database(settings: Settings) -> str:
     """The database as it may be printed: a PostgreSQL URL without its user and password."""
     target = str(settings.storage_target)
     if "://" in target and "@" in target:
@@ -55,7 +55,7 @@ def check_database(settings: Settings, timeout: float = 5.0) -> Check:
         problem = str(exc)
     if problem:
         return Check("database", False, problem)
-    return Check("database", True, f"{_shown(settings)} is writable")
+    return Check("database", True, f"{shown_database(settings)} is writable")
 
 
 def check_gateway(settings: Settings, max_age: float = MAX_AGE, now: float | None = None) -> Check:

@@ -21,6 +21,7 @@ from bot.curation import Curator
 from bot.discord_app.heartbeat import Heartbeat
 from bot.discord_app.render import NO_PINGS, reply_embed
 from bot.discord_app.views import AskButton, FeedbackButton, reply_view
+from bot.health import shown_database
 from bot.knowledge import validate_pack
 from bot.querylog import QueryLog
 from bot.storage import Storage, open_storage
@@ -164,6 +165,35 @@ class TarikhMixin:
         self.heartbeat = None
         self._in_flight = set()
 
+    def __init__(self, services: Services, **options: Any) -> None:
+        super().__init__(  # type: ignore[call-arg]  # commands.Bot or AutoShardedBot, next in the MRO
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=NO_PINGS,
+            help_command=None,
+            **options,
+        )
+        self._init_tarikh(services)
+
+    async def setup_hook(self) -> None:
+        await self._startup_services(self)  # type: ignore[arg-type]
+
+    async def on_ready(self) -> None:
+        pack = self.answerer.pack
+        log.info(
+            "Tarikh %s ready as %s: %d facts loaded, %d guild(s), database %s",
+            __version__,
+            self.user,
+            len(pack.facts),
+            len(self.guilds),
+            shown_database(self.settings),
+        )
+
+    async def close(self) -> None:
+        if self.accepting:
+            await self._shutdown_services()
+        await super().close()  # type: ignore[misc]
+
     # -- convenience ---------------------------------------------------------------------------
 
     @property
@@ -291,54 +321,11 @@ class TarikhMixin:
 
 
 class TarikhBot(TarikhMixin, commands.Bot):
-    def __init__(self, services: Services, **options: Any) -> None:
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            intents=intents(),
-            allowed_mentions=NO_PINGS,
-            help_command=None,
-            **options,
-        )
-        self._init_tarikh(services)
-
-    async def setup_hook(self) -> None:
-        await self._startup_services(self)
-
-    async def on_ready(self) -> None:
-        pack = self.answerer.pack
-        log.info(
-            "Tarikh %s ready as %s: %d facts loaded, %d guild(s), database %s",
-            __version__,
-            self.user,
-            len(pack.facts),
-            len(self.guilds),
-            self.settings.database,
-        )
-
-    async def close(self) -> None:
-        if self.accepting:
-            await self._shutdown_services()
-        await super().close()
+    """One process, one gateway connection (or several shards with TarikhShardedBot)."""
 
 
 class TarikhShardedBot(TarikhMixin, commands.AutoShardedBot):
-    def __init__(self, services: Services, **options: Any) -> None:
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            intents=intents(),
-            allowed_mentions=NO_PINGS,
-            help_command=None,
-            **options,
-        )
-        self._init_tarikh(services)
-
-    async def setup_hook(self) -> None:
-        await self._startup_services(self)
-
-    async def close(self) -> None:
-        if self.accepting:
-            await self._shutdown_services()
-        await super().close()
+    """SHARD_COUNT / SHARD_IDS: this process runs just these shards of the bot."""
 
 
 def create_bot(settings: Settings, answerer: Answerer) -> commands.Bot:
