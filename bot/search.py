@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import math
+from array import array
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -195,14 +196,15 @@ class SearchIndex:
         self.docs: list[_Doc] = []
         self.by_id: dict[str, int] = {}
         term_ids: dict[str, int] = {}
-        all_terms: list[int] = []  # one entry per (fact, term): the flat postings, grouped below
-        all_docs: list[int] = []
-        all_tfs: list[float] = []
+        # one entry per (fact, term): the flat postings, grouped below (compact C arrays, not lists)
+        all_terms = array("i")
+        all_docs = array("i")
+        all_tfs = array("f")
         self._dated: list[tuple[tuple[int, int, int], int]] = []
         for fact in pack.facts.values():
             bag = self._add(fact, surface)
             all_terms.extend([term_ids.setdefault(t, len(term_ids)) for t in bag])
-            all_docs.extend([len(self.docs) - 1] * len(bag))
+            all_docs.extend(array("i", [len(self.docs) - 1]) * len(bag))
             all_tfs.extend(bag.values())
         self.vocabulary = Vocabulary(surface, self._surface_freq)
         is_common_english("the")  # load the word-frequency table now, not on a user's first question
@@ -210,9 +212,9 @@ class SearchIndex:
         lengths = np.fromiter((d.length for d in self.docs), dtype=np.float32, count=len(self.docs))
         avg = float(lengths.mean()) if len(self.docs) else 1.0
         norm = K1 * (1 - B + B * lengths / avg)
-        tids = np.asarray(all_terms, dtype=np.int32)
-        docs = np.asarray(all_docs, dtype=np.int32)
-        tfs = np.asarray(all_tfs, dtype=np.float32)
+        tids = np.frombuffer(all_terms, dtype=np.int32)
+        docs = np.frombuffer(all_docs, dtype=np.int32)
+        tfs = np.frombuffer(all_tfs, dtype=np.float32)
         factors = tfs * (K1 + 1) / (tfs + norm[docs]) if len(docs) else tfs
         order = np.argsort(tids, kind="stable")  # stable: each term's facts stay in ascending order
         tids, docs, factors = tids[order], docs[order], factors[order].astype(np.float32)
