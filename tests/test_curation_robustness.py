@@ -371,6 +371,13 @@ FUZZ = settings(
     ],
 )
 ODD = "".join(chr(c) for c in [*range(32), 127, 0x85, 0xA0, 0x200B, 0x2028, 0xFEFF, 0x3000])
+
+
+def visible(text: str) -> bool:
+    """Text a reader would see: the validator refuses spaces and control characters alone."""
+    return any(ch.isprintable() and not ch.isspace() for ch in text)
+
+
 short_text = st.text(max_size=40)
 odd_text = st.text(alphabet=st.sampled_from([*ODD, "a", "é", "漢", "𓂀", " "]), max_size=20)
 huge_text = st.builds(
@@ -397,7 +404,7 @@ def near(limit: int) -> st.SearchStrategy[str]:
     )
 
 
-nonblank = short_text.filter(str.strip)
+nonblank = short_text.filter(visible)
 GOOD: dict[str, st.SearchStrategy[Any]] = {
     "id": st.one_of(
         st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}", fullmatch=True), st.sampled_from(FACT_IDS)
@@ -738,10 +745,10 @@ def valid_import(draw: st.DrawFn, excerpts: list[str]) -> list[dict[str, Any]]:
     for fid in ids:
         fact: dict[str, Any] = {
             "id": fid,
-            "title": draw(st.text(min_size=1, max_size=60).filter(str.strip)),
-            "answer": draw(st.text(min_size=1, max_size=120).filter(str.strip)),
+            "title": draw(st.text(min_size=1, max_size=60).filter(visible)),
+            "answer": draw(st.text(min_size=1, max_size=120).filter(visible)),
             "questions": draw(
-                st.lists(st.text(min_size=1, max_size=60).filter(str.strip), min_size=2, max_size=4)
+                st.lists(st.text(min_size=1, max_size=60).filter(visible), min_size=2, max_size=4)
             ),
         }
         if draw(st.booleans()):
@@ -749,7 +756,7 @@ def valid_import(draw: st.DrawFn, excerpts: list[str]) -> list[dict[str, Any]]:
         optional = {
             "when": st.sampled_from(["0741", "0739/0743", "0740-10", "0741~", "0742?"]),
             "who": st.lists(st.sampled_from(ENTITY_IDS[:2]), min_size=1, max_size=2, unique=True),
-            "tags": st.lists(st.text(min_size=1, max_size=20).filter(str.strip), min_size=1, max_size=3),
+            "tags": st.lists(st.text(min_size=1, max_size=20).filter(visible), min_size=1, max_size=3),
             "related": st.lists(st.sampled_from([*FACT_IDS[:2], *ids]), min_size=1, max_size=2, unique=True),
             "links": st.lists(
                 st.fixed_dictionaries({"title": nonblank, "url": st.just("https://example.org/x")}),

@@ -194,3 +194,13 @@ def test_shipped_entities_know_common_spellings(pack: KnowledgePack) -> None:
     names = {n.casefold() for e in pack.entities.values() for n in e.names}
     for spelling in ("maysara", "maisara", "tangier", "tangiers", "ifriqiya", "kairouan", "kharijites"):
         assert spelling in names, spelling
+
+
+def test_invisible_text_and_oversized_items_are_refused(mini_pack_dir: Path) -> None:
+    _edit(mini_pack_dir, FACTS, "    title: The siege of Oldport begins", '    title: "\\x01\\x02  "')
+    _edit(mini_pack_dir, FACTS, "    tags: [siege]", f"    tags: [{'x' * 300}]")
+    msgs = _messages(mini_pack_dir)
+    assert any(
+        "field 'title' must not be empty (spaces and control characters do not count)" in m for m in msgs
+    )
+    assert any("field 'tags' item 1 is 300 characters; at most 200" in m for m in msgs)

@@ -77,11 +77,19 @@ class _Reporter:
 FieldCheck = Callable[[Any], str | None]
 
 
+ITEM_LIMIT = 200  # a tag, a sample question's neighbour fields, an entity id in who/where ...
+
+
+def _visible(text: str) -> bool:
+    """Does the text hold anything a reader would see (not just spaces or control characters)?"""
+    return any(ch.isprintable() and not ch.isspace() for ch in text)
+
+
 def _is_str(v: Any) -> str | None:
     if not isinstance(v, str):
         return f"must be text, not {_type_name(v)}"
-    if not v.strip():
-        return "must not be empty"
+    if not _visible(v):
+        return "must not be empty (spaces and control characters do not count)"
     return None
 
 
@@ -90,9 +98,15 @@ def _is_str_list(v: Any) -> str | None:
         return "must be a list (write [a, b] or one '- item' per line), not text"
     if not isinstance(v, list):
         return f"must be a list of text, not {_type_name(v)}"
+    if len(v) > 50:
+        return f"has {len(v)} items; at most 50"
     for i, item in enumerate(v):
-        if not isinstance(item, str) or not item.strip():
-            return f"item {i + 1} must be non-empty text, not {_type_name(item)}"
+        if not isinstance(item, str):
+            return f"item {i + 1} must be text, not {_type_name(item)}"
+        if not _visible(item):
+            return f"item {i + 1} must not be empty (spaces and control characters do not count)"
+        if len(item) > ITEM_LIMIT:
+            return f"item {i + 1} is {len(item)} characters; at most {ITEM_LIMIT}"
     return None
 
 
