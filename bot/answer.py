@@ -8,6 +8,7 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.dates import short_text
 from bot.knowledge.models import Entity, Fact, KnowledgePack
 from bot.search import Context, SearchEngine, SearchResult, has_pronoun
 
@@ -42,12 +43,8 @@ class DateRef:
     ah: str
 
     @property
-    def text(self) -> str:
-        return f"{self.ce} ({self.ah})"
-
-    @property
     def short(self) -> str:
-        return f"{self.ce} · {self.ah}"
+        return short_text(self.ce, self.ah)
 
 
 @dataclass(frozen=True, slots=True)

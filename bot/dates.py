@@ -52,7 +52,7 @@ class DateInfo:
     @property
     def short(self) -> str:
         """E.g. ``740 CE · 122–123 AH`` (the embed field)."""
-        return f"{self.ce} · {self.ah}"
+        return short_text(self.ce, self.ah)
 
     @property
     def sort_key(self) -> tuple[YMD, YMD]:
@@ -65,6 +65,11 @@ class DateInfo:
     def overlaps(self, start: YMD, end: YMD) -> bool:
         """True when this date's span meets the Julian span ``start``..``end``."""
         return self.start <= end and start <= self.end
+
+
+def short_text(ce: str, ah: str) -> str:
+    """The one-line form of a date in both calendars: ``740 CE · 122–123 AH``."""
+    return f"{ce} · {ah}"
 
 
 class DateError(ValueError):

@@ -7,7 +7,10 @@ processes) implements the same interface. No SQL lives outside this package.
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +142,14 @@ class Storage(abc.ABC):
     async def prune(self, before: float) -> int:
         """Delete queries (and their feedback) older than ``before``; return how many."""
 
-    @abc.abstractmethod
     async def writable(self) -> bool:
         """True when a write would succeed now (for health checks)."""
+        try:
+            await self.set_meta("health", "ok")
+        except Exception:
+            log.exception("database write failed")
+            return False
+        return True
 
     # -- moderators' facts (append-only versions; the current view is derived) -----------------
 

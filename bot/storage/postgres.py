@@ -229,14 +229,6 @@ class PostgresStorage(Storage):
         result = await self.pool.execute("DELETE FROM queries WHERE ts < $1", before)
         return int(result.split()[-1])
 
-    async def writable(self) -> bool:
-        try:
-            await self.set_meta("health", "ok")
-        except Exception:
-            log.exception("database write failed")
-            return False
-        return True
-
     # -- moderators' facts -----------------------------------------------------------------------
 
     async def write_fact_changes(

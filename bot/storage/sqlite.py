@@ -261,14 +261,6 @@ class SQLiteStorage(Storage):
             cur = await self.db.execute("DELETE FROM queries WHERE ts < ?", (before,))
         return cur.rowcount
 
-    async def writable(self) -> bool:
-        try:
-            await self.set_meta("health", "ok")
-        except Exception:
-            log.exception("database write failed")
-            return False
-        return True
-
     # -- moderators' facts -----------------------------------------------------------------------
 
     async def write_fact_changes(
