@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import gc
 import math
-from array import array
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from bot.analysis import (
     terms,
     words,
 )
+from bot.index_build import BATCH, PostingsBuilder
 from bot.knowledge.models import Entity, Fact, KnowledgePack
 
 PACKAGE_SYNONYMS = Path(__file__).resolve().parent / "data" / "synonyms.txt"
@@ -55,6 +55,7 @@ FIELD_WEIGHTS = {
     "entities": 0.8,
     "tags": 0.8,
 }
+_FIELDS = ("title", "questions", "answer", "excerpt", "tags")  # the order SearchIndex._add reads them
 ENTITY_TOKEN_WEIGHT = 2.0
 K1, B = 1.2, 0.75
 CANDIDATES = 40
@@ -84,8 +85,8 @@ class _Doc:
     fact: Fact
     length: float
     entities: frozenset[str]
-    short_texts: tuple[str, ...]
     position: int
+    short_texts: tuple[str, ...] | None = None  # see SearchIndex.short_texts
 
 
 @dataclass(slots=True)
@@ -138,13 +139,8 @@ class Context:
     exclude: tuple[str, ...] = field(default_factory=tuple)
 
 
-_STEMS: dict[str, str] = {}
-
-
-def _remember_stem(word: str) -> str:
-    """Stem with a plain dict cache (the index build stems millions of words)."""
-    s = _STEMS[word] = stem(word)
-    return s
+def _content_words(text: str) -> list[str]:
+    return [w for w in plain_words(text) if w not in NON_CONTENT]
 
 
 def _entity_token(eid: str) -> str:
@@ -177,8 +173,8 @@ class SearchIndex:
         self._phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self._phrase_lengths: dict[str, list[int]] = defaultdict(list)  # first term -> lengths
         self._entity_terms: dict[str, frozenset[str]] = {}
+        self._entity_bag: dict[str, tuple[list[str], list[float]]] = {}  # what an entity adds to a fact
         surface: set[str] = set()
-        self._surface_freq: Counter[str] = Counter()
         for ent in self.entities.values():
             all_terms: set[str] = set()
             for name in ent.names:
@@ -190,40 +186,39 @@ class SearchIndex:
                     all_terms.update(phrase)
                 surface.update(w for w in words(name) if is_content(w))
             self._entity_terms[ent.id] = frozenset(all_terms)
+            self._entity_bag[ent.id] = (
+                [_entity_token(ent.id), *all_terms],
+                [ENTITY_TOKEN_WEIGHT] + [FIELD_WEIGHTS["entities"]] * len(all_terms),
+            )
         for lengths in self._phrase_lengths.values():
             lengths.sort(reverse=True)
-        self._first_terms = frozenset(self._phrase_lengths)
         self.docs: list[_Doc] = []
         self.by_id: dict[str, int] = {}
-        term_ids: dict[str, int] = {}
-        # one entry per (fact, term): the flat postings, grouped below (compact C arrays, not lists)
-        all_terms = array("i")
-        all_docs = array("i")
-        all_tfs = array("f")
         self._dated: list[tuple[tuple[int, int, int], int]] = []
-        for fact in pack.facts.values():
-            bag = self._add(fact, surface)
-            all_terms.extend([term_ids.setdefault(t, len(term_ids)) for t in bag])
-            all_docs.extend(array("i", [len(self.docs) - 1]) * len(bag))
-            all_tfs.extend(bag.values())
-        self.vocabulary = Vocabulary(surface, self._surface_freq)
+        facts = list(pack.facts.values())
+        builder = PostingsBuilder(FIELD_WEIGHTS, stem, self._phrases, self._add)
+        for start in range(0, len(facts), BATCH):
+            builder.add(facts[start : start + BATCH], start)
+        n = len(facts)
+        docs, tids, tfs, lengths, freq = builder.finish(n)
+        self._surface_freq = freq
+        self.vocabulary = Vocabulary(surface | freq.keys(), freq)
         is_common_english("the")  # load the word-frequency table now, not on a user's first question
         self._dated.sort()
-        lengths = np.fromiter((d.length for d in self.docs), dtype=np.float32, count=len(self.docs))
-        avg = float(lengths.mean()) if len(self.docs) else 1.0
+        for doc, length in zip(self.docs, lengths.tolist(), strict=True):
+            doc.length = length
+        avg = float(lengths.mean()) if n else 1.0
         norm = K1 * (1 - B + B * lengths / avg)
-        tids = np.frombuffer(all_terms, dtype=np.int32)
-        docs = np.frombuffer(all_docs, dtype=np.int32)
-        tfs = np.frombuffer(all_tfs, dtype=np.float32)
-        factors = tfs * (K1 + 1) / (tfs + norm[docs]) if len(docs) else tfs
+        factors = (tfs * (K1 + 1) / (tfs + norm[docs])).astype(np.float32)
         order = np.argsort(tids, kind="stable")  # stable: each term's facts stay in ascending order
-        tids, docs, factors = tids[order], docs[order], factors[order].astype(np.float32)
-        bounds = np.searchsorted(tids, np.arange(len(term_ids) + 1))
+        tids, docs, factors = tids[order], docs[order], factors[order]
+        terms_ = builder.terms.order
+        bounds = np.searchsorted(tids, np.arange(len(terms_) + 1)).tolist()
         self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, tid in term_ids.items():
-            a, b = bounds[tid], bounds[tid + 1]
-            self.postings[term] = (docs[a:b], factors[a:b])
-        n = len(self.docs)
+        for tid, term in enumerate(terms_):
+            lo, hi = bounds[tid], bounds[tid + 1]
+            if hi > lo:  # (entities' names are numbered as terms whether or not a fact holds them)
+                self.postings[term] = (docs[lo:hi], factors[lo:hi])
         self._idf = {
             t: math.log(1 + (n - len(p[0]) + 0.5) / (len(p[0]) + 0.5)) for t, p in self.postings.items()
         }
@@ -243,56 +238,38 @@ class SearchIndex:
         n = len(stems)
         phrases, lengths_of = self._phrases, self._phrase_lengths
         for i, first in enumerate(stems):
-            lengths = lengths_of.get(first)
-            if not lengths:
-                continue
-            for size in lengths:
+            for size in lengths_of.get(first, ()):
                 if i + size <= n:
                     ids = phrases.get(tuple(stems[i : i + size]))
                     if ids:
                         found.update(ids)
         return found
 
-    def _add(self, fact: Fact, surface: set[str]) -> dict[str, float]:
-        bag: dict[str, float] = defaultdict(float)
-        freq = self._surface_freq
-        texts = (
-            ("title", (fact.title,)),
-            ("questions", fact.questions),
-            ("answer", (fact.answer,)),
-            ("excerpt", (fact.excerpt or "",)),
-            ("tags", fact.tags),
-        )
-        entity_ids = set(fact.entity_ids)
-        cache = _STEMS
-        for fieldname, parts in texts:
-            weight = FIELD_WEIGHTS[fieldname]
-            for part in parts:
-                content = [w for w in plain_words(part) if w not in NON_CONTENT]
-                stems = [cache.get(w) or _remember_stem(w) for w in content]
-                freq.update(content)
-                surface.update(content)
-                for s in stems:
-                    bag[s] += weight
-                if fieldname in ("title", "answer", "excerpt") and not self._first_terms.isdisjoint(stems):
-                    entity_ids |= self.match_entities(stems)
-        entity_ids &= self.entities.keys()
-        for eid in entity_ids:
-            bag[_entity_token(eid)] += ENTITY_TOKEN_WEIGHT
-            for s in self._entity_terms[eid]:
-                bag[s] += FIELD_WEIGHTS["entities"]
+    def _add(self, fact: Fact, mentioned: Iterable[str]) -> tuple[list[str], list[float]]:
+        """Register a fact; returns the terms its entities add to it (each entity's token and
+        the terms of its names) and their weights, for the postings."""
         index = len(self.docs)
-        short = tuple(
-            " ".join(w for w in plain_words(t) if w not in NON_CONTENT) for t in (fact.title, *fact.questions)
-        )
-        self.docs.append(
-            _Doc(fact=fact, length=sum(bag.values()), entities=frozenset(entity_ids), short_texts=short,
-                 position=index)
-        )  # fmt: skip
+        entity_ids = (set(fact.entity_ids) | set(mentioned)) & self.entities.keys()
+        tokens: list[str] = []
+        weights: list[float] = []
+        for eid in entity_ids:
+            more, more_weights = self._entity_bag[eid]
+            tokens += more
+            weights += more_weights
+        self.docs.append(_Doc(fact=fact, length=0.0, entities=frozenset(entity_ids), position=index))
         self.by_id[fact.id] = index
         if fact.when is not None:
             self._dated.append((fact.when.start, index))
-        return bag
+        return tokens, weights
+
+    def short_texts(self, doc_index: int) -> tuple[str, ...]:
+        """A fact's title and sample questions without stop words, for fuzzy matching
+        (made on first use: only the few dozen candidates of a question ever need them)."""
+        doc = self.docs[doc_index]
+        if doc.short_texts is None:
+            fact = doc.fact
+            doc.short_texts = tuple(" ".join(_content_words(t)) for t in (fact.title, *fact.questions))
+        return doc.short_texts
 
     # -- statistics ------------------------------------------------------------------------
 
@@ -476,7 +453,7 @@ class SearchEngine:
             bm = float(raw[c]) / top_raw
             fz = 0.0
             if q_short:
-                best_short = process.extractOne(q_short, doc.short_texts, scorer=fuzz.token_set_ratio)
+                best_short = process.extractOne(q_short, idx.short_texts(c), scorer=fuzz.token_set_ratio)
                 fz = best_short[1] / 100 if best_short else 0.0
             cov = cover(c)
             p = self.params

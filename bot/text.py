@@ -38,19 +38,20 @@ def clean_user_text(text: str, limit: int = 2000) -> str:
     return _WS.sub(" ", text).strip()[:limit]
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_APOSTROPHES = frozenset("ʿʾ‘’`´ʻʼ")
+
+
+def _drop_marks(m: re.Match[str]) -> str:
+    return "".join(c for c in m.group() if not unicodedata.combining(c) and c not in _APOSTROPHES)
+
+
 def fold_accents(text: str) -> str:
     """'Qayrawān' -> 'Qayrawan', 'ʿAbd' -> 'Abd' (for matching only, never for display)."""
+    text = text.replace("`", "")
     if text.isascii():
-        return text.replace("`", "")
-    decomposed = unicodedata.normalize("NFKD", text)
-    out = []
-    for ch in decomposed:
-        if unicodedata.combining(ch):
-            continue
-        if ch in "ʿʾ‘’`´ʻʼ":
-            continue
-        out.append(ch)
-    return "".join(out)
+        return text
+    return _NON_ASCII.sub(_drop_marks, unicodedata.normalize("NFKD", text))
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
