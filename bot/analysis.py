@@ -63,6 +63,7 @@ PRONOUNS = frozenset(
     }
 )
 COMMON_ZIPF = 3.0  # words at least this frequent in English are never "typo-corrected"
+KNOWN_ZIPF = 2.0  # ... and words this frequent only by a single edit
 
 _SEASON_WORDS = {"spring": 21, "summer": 22, "autumn": 23, "fall": 23, "winter": 24}
 _MONTH_WORDS = {
@@ -220,7 +221,8 @@ class Vocabulary:
         Only words that are neither known nor ordinary English (zipf < 3) are repaired, to a known
         word within a small edit distance (a swap of two letters counts as one edit: "blaj" ->
         "balj"): one edit up to 5 letters, two up to 9, three beyond. Among equally close words
-        the one the knowledge uses most wins. "pizza" is never turned into anything.
+        the one the knowledge uses most wins. "pizza" is never turned into anything, and a word
+        English knows at all (zipf >= 2: "saladin") only into a word one edit away.
         """
         if len(word) < 4 or word.isdigit() or word in self._known or is_common_english(word):
             return None
@@ -234,6 +236,8 @@ class Vocabulary:
         if not found:
             return None
         nearest = min(d for _, d, _ in found)
+        if nearest >= 2 and is_common_english(word, KNOWN_ZIPF):
+            return None  # a real if rare word ("saladin") is not two slips away from another one
         tied = [w for w, d, _ in found if d == nearest]
         # Ties: the same letters in another order first ("seige" -> "siege", not "seize"), then
         # the longest shared beginning, then the word the knowledge uses most.

@@ -18,6 +18,9 @@ def test_typo_repair_fixes_rare_words_only(answerer) -> None:
     # ordinary English words are never "corrected" into knowledge words
     for word in ("pizza", "weather", "football", "dinner", "music"):
         assert vocab.repair(word) is None, word
+    # a rare but real word is not two edits from a knowledge word ("saladin" is not "slain")
+    assert vocab.repair("saladin") is None
+    assert vocab.repair("tangeir") == "tangier"  # ... while a made-up spelling may be
 
 
 def test_dates_in_questions() -> None:
