@@ -110,6 +110,19 @@ def _pairs(name: str) -> dict[str, str]:
 CHAT_SPELLINGS = _pairs("chat_spellings.txt")
 
 
+def _framing(name: str) -> dict[str, str]:
+    """word -> the kind of answer it asks for ("year" -> "when")."""
+    out: dict[str, str] = {}
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        kind, sep, ws = line.split("#", 1)[0].partition(":")
+        if sep:
+            out.update(dict.fromkeys(ws.split(), kind.strip()))
+    return out
+
+
+FRAMING_WORDS = _framing("framing.txt")
+
+
 def plain_words(text: str) -> list[str]:
     """Lower-case, accent-folded words (for indexing the knowledge's own well-spelt text)."""
     return _WORD.findall(fold_accents(text).lower())

@@ -27,6 +27,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.analysis import (
+    FRAMING_WORDS,
     NON_CONTENT,
     PRONOUNS,
     DateQuery,
@@ -224,6 +225,7 @@ class SearchIndex:
         }
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         self._sets: dict[str, frozenset[int]] = {}
+        self._with: dict[str, frozenset[int]] = {}
         # The first fact (in story order) that lists each entity in its who/where.
         self.first_fact: dict[str, int] = {}
         for doc in self.docs:
@@ -296,6 +298,16 @@ class SearchIndex:
             if len(self._sets) >= 4096:
                 self._sets.pop(next(iter(self._sets)))
             self._sets[term] = cached
+        return cached
+
+    def facts_with(self, kind: str) -> frozenset[int]:
+        """The facts that have a date ("when"), places ("where") or people ("who")."""
+        cached = self._with.get(kind)
+        if cached is None:
+            attr = {"when": "when", "where": "where", "who": "who"}[kind]
+            cached = self._with[kind] = frozenset(
+                i for i, d in enumerate(self.docs) if getattr(d.fact, attr) not in (None, ())
+            )
         return cached
 
     def overlapping(self, dq: DateQuery, limit: int = 500) -> list[int]:
@@ -405,6 +417,9 @@ class SearchEngine:
             else:
                 weight = unknown_idf
             sets = [idx._doc_set(t) for t in (term, *idx.synonyms.get(term, ())) if idx.knows(t)]
+            framing = FRAMING_WORDS.get(query.surface.get(term, term))
+            if framing is not None and framing == query.kind:  # "what YEAR ...": any dated fact
+                sets.append(idx.facts_with(framing))
             parts.append((weight, sets))
         side = idx.max_idf * 0.5  # weight of a pronoun's referent, and of a date
         context_entities = set(context.entities) if context and context.entities else set()
@@ -544,7 +559,7 @@ def _question_kind(ws: Iterable[str]) -> str | None:
     for w in ws:
         if w in ("who", "whom", "whose"):
             return "who"
-        if w in ("when", "year", "date"):
+        if w == "when" or FRAMING_WORDS.get(w) == "when":
             return "when"
         if w == "where":
             return "where"

@@ -42,6 +42,15 @@ def test_hijri_year_in_question(answerer: Answerer) -> None:
     assert when is not None and 124 in range(when.ah_years[0], when.ah_years[1] + 1)
 
 
+def test_words_that_only_ask_for_a_date_are_covered_by_a_dated_fact(answerer: Answerer) -> None:
+    engine = answerer.engine
+    plain = engine.search("when did the syrians cross to al-andalus")
+    framed = engine.search("in which year and month did the syrians cross to al-andalus")
+    assert plain.answered and framed.answered and framed.best is not None
+    assert framed.best.fact.when is not None
+    assert framed.best.coverage == plain.best.coverage  # "year" and "month" cost nothing
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
