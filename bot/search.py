@@ -460,16 +460,13 @@ class SearchEngine:
         if not candidates:
             return SearchResult(query, [], False, "unknown")
         top_raw = max((float(raw[c]) for c in candidates), default=0.0) or 1.0
-        q_short = " ".join(query.content)
+        order = sorted(candidates)
+        fuzzy = self._fuzzy(" ".join(query.content), order)
         hits: list[Hit] = []
         cover = self._coverage_parts(query, context)
-        for c in candidates:
+        for c, fz in zip(order, fuzzy, strict=True):
             doc = idx.docs[c]
             bm = float(raw[c]) / top_raw
-            fz = 0.0
-            if q_short:
-                best_short = process.extractOne(q_short, idx.short_texts(c), scorer=fuzz.token_set_ratio)
-                fz = best_short[1] / 100 if best_short else 0.0
             cov = cover(c)
             p = self.params
             score = p.w_bm25 * bm + p.w_fuzzy * fz + p.w_cover * cov + self._bonus(query, doc)
@@ -486,6 +483,19 @@ class SearchEngine:
         if not self._specific_match(query, idx.by_id[best.fact.id], context):
             return SearchResult(query, hits[:limit], False, "too general", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
+
+    def _fuzzy(self, q_short: str, candidates: list[int]) -> list[float]:
+        """Each candidate's best token-set similarity (0-1) between the question's content words
+        and its title and sample questions: one rapidfuzz call for all candidates."""
+        if not q_short or not candidates:
+            return [0.0] * len(candidates)
+        texts: list[str] = []
+        starts: list[int] = []
+        for c in candidates:
+            starts.append(len(texts))
+            texts += self.index.short_texts(c)
+        scores = process.cdist([q_short], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
+        return (np.maximum.reduceat(scores, starts) / 100).tolist()
 
     def _specific_match(self, query: Query, doc_index: int, context: Context | None) -> bool:
         """At least one thing the question and the fact share is specific: an entity, a date, or
