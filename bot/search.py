@@ -60,6 +60,13 @@ _FIELDS = ("title", "questions", "answer", "excerpt", "tags")  # the order Searc
 ENTITY_TOKEN_WEIGHT = 2.0
 K1, B = 1.2, 0.75
 CANDIDATES = 40
+# "how many/much/old/long ...?" asks for a number ("how far" may ask for a place); a fact that
+# states none cannot answer it.
+QUANTITY_WORDS = frozenset({"many", "much", "old", "long"})
+NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "  # noqa: SIM905
+    "hundred hundreds thousand thousands million dozen dozens half".split()
+)
 # A matched word at least this common in English (wordfreq zipf) is not, alone, a reason to answer.
 GENERIC_ZIPF = 4.6
 
@@ -482,6 +489,8 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "not covered", confidence)
         if not self._specific_match(query, idx.by_id[best.fact.id], context):
             return SearchResult(query, hits[:limit], False, "too general", confidence)
+        if query.kind == "howmany" and not _has_quantity(best.fact):
+            return SearchResult(query, hits[:limit], False, "no quantity", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
 
     def _fuzzy(self, q_short: str, candidates: list[int]) -> list[float]:
@@ -562,9 +571,15 @@ class SearchEngine:
         return prev, nxt
 
 
+def _has_quantity(fact: Fact) -> bool:
+    """Does the fact state a number ("30,000", "two years", "a dozen")?"""
+    text = f"{fact.answer} {fact.excerpt or ''}"
+    return any(ch.isdigit() for ch in text) or not NUMBER_WORDS.isdisjoint(plain_words(text))
+
+
 def _question_kind(ws: Iterable[str]) -> str | None:
     ws = list(ws)
-    if "how" in ws and ("many" in ws or "much" in ws):
+    if "how" in ws and not QUANTITY_WORDS.isdisjoint(ws):
         return "howmany"
     for w in ws:
         if w in ("who", "whom", "whose"):

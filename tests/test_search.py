@@ -51,6 +51,17 @@ def test_words_that_only_ask_for_a_date_are_covered_by_a_dated_fact(answerer: An
     assert framed.best.coverage == plain.best.coverage  # "year" and "month" cost nothing
 
 
+def test_a_how_many_question_needs_a_fact_that_states_a_number(answerer: Answerer) -> None:
+    engine = answerer.engine
+    counted = engine.search("how many soldiers did kulthum bring from syria")
+    assert counted.answered and counted.best is not None
+    assert any(ch.isdigit() for ch in counted.best.fact.answer)
+    # the fact about the taxes matches every word, but says nothing of how much
+    uncounted = engine.search("how much did ubayd allah tax the berbers")
+    assert not uncounted.answered and uncounted.reason == "no quantity"
+    assert uncounted.best is not None and uncounted.best.fact.id == "ubayd-allah-resumes-taxes"
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
