@@ -491,6 +491,8 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "too general", confidence)
         if query.kind == "howmany" and not _has_quantity(best.fact):
             return SearchResult(query, hits[:limit], False, "no quantity", confidence)
+        if query.kind == "when" and not _has_date(best.fact):
+            return SearchResult(query, hits[:limit], False, "no date", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
 
     def _fuzzy(self, q_short: str, candidates: list[int]) -> list[float]:
@@ -575,6 +577,11 @@ def _has_quantity(fact: Fact) -> bool:
     """Does the fact state a number ("30,000", "two years", "a dozen")?"""
     text = f"{fact.answer} {fact.excerpt or ''}"
     return any(ch.isdigit() for ch in text) or not NUMBER_WORDS.isdisjoint(plain_words(text))
+
+
+def _has_date(fact: Fact) -> bool:
+    """Is the fact dated, or does its text name a year?"""
+    return fact.when is not None or any(len(w) in (3, 4) and w.isdigit() for w in plain_words(fact.answer))
 
 
 def _question_kind(ws: Iterable[str]) -> str | None:

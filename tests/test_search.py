@@ -62,6 +62,14 @@ def test_a_how_many_question_needs_a_fact_that_states_a_number(answerer: Answere
     assert uncounted.best is not None and uncounted.best.fact.id == "ubayd-allah-resumes-taxes"
 
 
+def test_a_when_question_needs_a_dated_fact(answerer: Answerer) -> None:
+    engine = answerer.engine
+    assert engine.search("were berber converts treated as second class muslims").answered
+    undated = engine.search("when were berber converts treated as second class muslims")
+    assert not undated.answered and undated.reason == "no date"
+    assert undated.best is not None and undated.best.fact.when is None
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
