@@ -40,7 +40,7 @@ def evaluate(engine: SearchEngine, items: list[Item]) -> list[tuple[bool, bool, 
     for it in items:
         r = engine.search(it.q)
         b = r.best
-        specific = r.reason != "too general"
+        specific = r.answered  # (min_confidence is 0 here: declined only as too general or wrong kind)
         out.append(
             (
                 bool(it.answers),

@@ -75,14 +75,14 @@ GENERIC_ZIPF = 4.6
 class Params:
     """The engine's few global knobs (chosen with benchmarks/tune.py on half the eval set)."""
 
-    w_bm25: float = 0.3
+    w_bm25: float = 0.7
     w_fuzzy: float = 0.25
     w_cover: float = 0.1
     synonym_weight: float = 0.5
     unknown_weight: float = 1.2  # weight of a word the knowledge has never seen, times max IDF
     # ... and of such a word when it is everyday English (zipf >= 4: "cash", "desperate"), which
     # more often rephrases the question than changes its subject
-    unknown_common_weight: float = 0.8
+    unknown_common_weight: float = 0.5
     # Abstention: confidence = share * coverage + (1 - share) * fuzzy must reach min_confidence.
     confidence_share: float = 0.9
     min_confidence: float = 0.45
