@@ -144,6 +144,17 @@ class Answerer:
             conversation.updated = time.monotonic()
         return reply
 
+    def show(self, ref: FactRef, conversation: Conversation | None = None) -> Reply:
+        """The reply for a fact offered as a suggestion or "ask next" item, chosen by id (asking
+        its question again could land elsewhere, e.g. after a moderator's edit)."""
+        fact = self.pack.facts.get(ref.fact_id)
+        if fact is None:
+            return self.ask(ref.question, conversation)
+        reply = self.reply_for_fact(ref.question, fact, score=1.0)
+        if conversation is not None:
+            conversation.fact_id, conversation.updated = fact.id, time.monotonic()
+        return reply
+
     def _ask(self, question: str, conversation: Conversation | None) -> Reply:
         shown = " ".join(question.split())[:MAX_QUESTION]
         previous = self.pack.facts.get(conversation.fact_id or "") if conversation else None

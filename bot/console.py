@@ -141,11 +141,10 @@ class ConsoleChat:
             items = self.last.related if self.last.answered else self.last.suggestions
             n = int(text)
             if 1 <= n <= len(items):
-                return self._ask(items[n - 1].question, how="button")
-        return self._ask(text, how="console")
+                return self._show(self.answerer.show(items[n - 1], self.conversation), how="button")
+        return self._show(self.answerer.ask(text, self.conversation), how="console")
 
-    def _ask(self, question: str, how: str) -> str:
-        reply = self.answerer.ask(question, self.conversation)
+    def _show(self, reply: Reply, how: str) -> str:
         self.last = reply
         if self.on_reply:
             self.on_reply(reply, how)

@@ -63,6 +63,7 @@ CANDIDATES = 40
 # "how many/much/old/long ...?" asks for a number ("how far" may ask for a place); a fact that
 # states none cannot answer it.
 QUANTITY_WORDS = frozenset({"many", "much", "old", "long"})
+KIND_MISMATCH = 0.05  # score taken from such a fact
 NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "  # noqa: SIM905
     "hundred hundreds thousand thousands million dozen dozens half".split()
@@ -534,12 +535,13 @@ class SearchEngine:
                 bonus += 0.15
             else:
                 bonus -= 0.15
-        if query.kind == "when" and fact.when is not None:
-            bonus += 0.04
+        # A fact that cannot give the kind of answer asked for ranks below those that can.
+        if query.kind == "when":
+            bonus += 0.04 if _has_date(fact) else -KIND_MISMATCH
         elif (query.kind == "who" and fact.who) or (query.kind == "where" and fact.where):
             bonus += 0.03
-        elif query.kind == "howmany" and any(ch.isdigit() for ch in (fact.excerpt or fact.answer)):
-            bonus += 0.05
+        elif query.kind == "howmany":
+            bonus += 0.05 if _has_quantity(fact) else -KIND_MISMATCH
         if query.entities:
             shared = len(query.entities & doc.entities)
             bonus += 0.05 * min(shared, 2)

@@ -21,9 +21,16 @@ def test_question_and_follow_up(answerer: Answerer) -> None:
 def test_numbered_item_asks_the_suggestion(answerer: Answerer) -> None:
     c = chat(answerer)
     c.handle("tell me about the price of bread in paris")
-    assert c.last is not None and not c.last.answered
+    assert c.last is not None and not c.last.answered and c.last.suggestions
+    offered = c.last.suggestions[0]
     out = c.handle("1")
-    assert out and c.last.answered and c.last.fact_id == c.last.fact_id
+    assert out and c.last.answered and c.last.fact_id == offered.fact_id
+    assert c.last.title in out
+    # "ask next" items of an answer work the same way
+    assert c.last.related
+    nxt = c.last.related[0]
+    c.handle("1")
+    assert c.last.fact_id == nxt.fact_id
 
 
 def test_commands(answerer: Answerer) -> None:
