@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answer import Answerer
+from bot.discord_app.cooldowns import UserCooldowns
 from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip
 from bot.discord_app.render import NO_PINGS
 
@@ -21,22 +22,23 @@ log = logging.getLogger(__name__)
 QUESTION_MAX = 300
 
 
-def user_cooldown(interaction: discord.Interaction[Any]) -> app_commands.Cooldown | None:
-    settings = interaction.client.settings  # type: ignore[attr-defined]
-    return app_commands.Cooldown(settings.cooldown_rate, settings.cooldown_per)
-
-
 class Ask(commands.Cog):
     def __init__(self, bot: TarikhBot) -> None:
         self.bot = bot
         s = bot.settings
-        self._mention_cooldown = commands.CooldownMapping.from_cooldown(
-            s.cooldown_rate, s.cooldown_per, commands.BucketType.user
-        )
+        # TARIKH_COOLDOWN per user, one allowance for /ask and another for mentions and DMs.
+        self._ask_cooldown = UserCooldowns(s.cooldown_rate, s.cooldown_per)
+        self._mention_cooldown = UserCooldowns(s.cooldown_rate, s.cooldown_per)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        """/ask's per-user cooldown (the cog's only app command; autocomplete is not checked)."""
+        retry = self._ask_cooldown.update(interaction.user.id, interaction.created_at.timestamp())
+        if retry is not None:
+            raise app_commands.CommandOnCooldown(self._ask_cooldown.cooldown(), retry)
+        return True
 
     @app_commands.command(name="ask", description="Ask a question about the topic")
     @app_commands.describe(question="Your question, in your own words")
-    @app_commands.checks.dynamic_cooldown(user_cooldown, key=lambda i: i.user.id)
     async def ask(
         self,
         interaction: discord.Interaction[Any],
@@ -74,9 +76,7 @@ class Ask(commands.Cog):
                 allowed_mentions=NO_PINGS,
             )
             return
-        bucket = self._mention_cooldown.get_bucket(message)
-        retry = bucket.update_rate_limit() if bucket else None
-        if retry:
+        if self._mention_cooldown.update(message.author.id) is not None:
             await message.add_reaction("⏳")
             return
         self.bot.track(self._answer_message(message, question))
