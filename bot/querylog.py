@@ -44,6 +44,7 @@ class QueryLog:
         self._salt = salt
         self.retention_days = retention_days
         self._queue: asyncio.Queue[QueryRecord | FeedbackRecord] = asyncio.Queue()
+        self._batch_ready = asyncio.Event()  # a whole batch is queued, or closing: write now
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.dropped = 0
@@ -71,6 +72,8 @@ class QueryLog:
             self.dropped += 1
             return
         self._queue.put_nowait(record)
+        if self._queue.qsize() >= BATCH_SIZE - 1:
+            self._batch_ready.set()
 
     def log_reply(
         self,
@@ -107,17 +110,15 @@ class QueryLog:
 
     async def _writer(self) -> None:
         while True:
-            first = await self._queue.get()
-            batch = [first]
-            deadline = time.monotonic() + FLUSH_INTERVAL
-            while len(batch) < BATCH_SIZE:
-                timeout = deadline - time.monotonic()
-                if timeout <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except TimeoutError:
-                    break
+            self._batch_ready.clear()
+            batch = [await self._queue.get()]
+            if self._queue.qsize() < BATCH_SIZE - 1 and not self._closing:
+                # Until a whole batch is queued or FLUSH_INTERVAL has passed: one timer a batch
+                # (waiting for each record with its own timeout costs a task and a timer apiece).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._batch_ready.wait(), FLUSH_INTERVAL)
+            while len(batch) < BATCH_SIZE and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             await self._write(batch)
 
     async def _write(self, batch: list[QueryRecord | FeedbackRecord]) -> None:
@@ -141,6 +142,7 @@ class QueryLog:
     async def close(self, timeout: float = 5.0) -> None:
         """Stop accepting records, write what is queued, stop the writer."""
         self._closing = True
+        self._batch_ready.set()
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._queue.join(), timeout)

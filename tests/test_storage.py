@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
 
-from bot.answer import Answerer
+import pytest
+
+from bot import querylog
+from bot.answer import Answerer, Reply
 from bot.querylog import QueryLog
 from bot.storage import FeedbackRecord, QueryRecord, open_storage
 from bot.storage.sqlite import MIGRATIONS
@@ -104,3 +108,31 @@ async def test_feedback_for_unknown_query_is_ignored(tmp_path: Path) -> None:
     await store.write_batch([], [FeedbackRecord("f" * 20, time.time(), "u", True)])
     assert (await store.stats()).helpful == 0
     await store.close()
+
+
+async def test_query_log_writes_a_full_batch_at_once_and_flushes_on_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer waits for FLUSH_INTERVAL or a whole batch, whichever comes first, and close()
+    writes what is queued without waiting for the interval."""
+    monkeypatch.setattr(querylog, "FLUSH_INTERVAL", 60.0)
+    store = open_storage(tmp_path / "q.db")
+    await store.open()
+    log = QueryLog(store, salt="s")
+    await log.start()
+    reply = Reply(question="q", answered=False, message="no")
+    try:
+        for _ in range(querylog.BATCH_SIZE + 1):
+            log.log_reply(reply, via="slash", user_id=1)
+        # the first BATCH_SIZE go at once; the last one waits for the interval (or close)
+        for _ in range(200):
+            if log.written:
+                break
+            await asyncio.sleep(0.05)
+        assert log.written == querylog.BATCH_SIZE
+        started = time.monotonic()
+        await log.close(timeout=30)
+        assert log.written == querylog.BATCH_SIZE + 1
+        assert time.monotonic() - started < 10  # not the 60 s interval
+    finally:
+        await store.close()
