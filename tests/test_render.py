@@ -372,6 +372,45 @@ async def test_reply_view_for_a_decline_offers_suggestions_without_feedback() ->
     assert reply_view(declined(suggestions=[]), "0123456789abcdef0123") is None
 
 
+def discord_py_rows(reply: Reply, query_id: str | None) -> list[dict[str, Any]]:
+    """What the same buttons built from discord.py's own items (a View of Buttons and the
+    AskButton / FeedbackButton DynamicItems) serialise to."""
+    view = discord.ui.View(timeout=None)
+    for button in link_buttons(reply):
+        button.row = 0
+        view.add_item(button)
+    for ref in (reply.related if reply.answered else reply.suggestions)[:3]:
+        view.add_item(AskButton(ref.fact_id, ref.title, row=1))
+    if reply.answered and query_id:
+        view.add_item(FeedbackButton(query_id, True, row=2))
+        view.add_item(FeedbackButton(query_id, False, row=2))
+    return view.to_components()
+
+
+async def test_reply_view_json_is_what_discord_py_items_would_send(answerer: Answerer) -> None:
+    """The reply's buttons are written as JSON directly (for speed); it must be exactly the JSON
+    discord.py's Button / DynamicItem objects produce, and discord.py need not track the view."""
+    replies = [answered(), declined(), answered(related=[], entities=[], links=[])]
+    replies += [answerer.ask(q) for q in ("who started the revolt?", "battle of the nobles", "pizza")]
+    for reply in replies:
+        for qid in ("0123456789abcdef0123", None):
+            view = reply_view(reply, qid)
+            expected = discord_py_rows(reply, qid)
+            assert (view.to_components() if view else []) == expected
+            if view is not None:
+                assert view.is_finished() and not view.is_dispatchable()
+                assert not view.has_components_v2()
+
+
+def test_fit_embed_leaves_an_embed_that_fits_as_it_was() -> None:
+    embed = discord.Embed(title="t", description="d").add_field(name="a", value="b", inline=True)
+    embed.set_footer(text="f")
+    before = embed.to_dict()
+    assert fit_embed(embed).to_dict() == before
+    bare = fit_embed(discord.Embed(title="t"))
+    assert bare.to_dict()["fields"] == []  # as it always was
+
+
 async def test_every_fact_id_fits_the_persistent_button_template(pack: KnowledgePack) -> None:
     """A fact id the AskButton regex can't match would make its button fail after a restart."""
     template = AskButton.__discord_ui_compiled_template__

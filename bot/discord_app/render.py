@@ -8,6 +8,7 @@ import discord
 
 from bot.answer import Reply
 from bot.curation import changed_fields
+from bot.discord_app.connection import NO_PINGS as NO_PINGS  # re-exported: the views and cogs use it
 from bot.discord_app.limits import (
     BUTTON_LABEL,
     BUTTONS_PER_ROW,
@@ -23,7 +24,7 @@ from bot.timeline import Timeline, TimelinePage
 
 ACCENT = discord.Colour.from_rgb(196, 140, 60)
 DECLINE = discord.Colour.from_rgb(120, 120, 130)
-NO_PINGS = discord.AllowedMentions.none()
+LINK_EMOJI = "📖"
 
 
 def quote_block(text: str) -> str:
@@ -67,20 +68,26 @@ def decline_embed(reply: Reply) -> discord.Embed:
     return fit_embed(embed)
 
 
-def link_buttons(reply: Reply) -> list[discord.ui.Button[discord.ui.View]]:
-    """Link buttons for the people and places of a reply and its further reading (max 5)."""
-    buttons: list[discord.ui.Button[discord.ui.View]] = []
+def link_targets(reply: Reply) -> list[tuple[str, str]]:
+    """(label, url) for the people and places of a reply and its further reading: the first
+    five distinct usable urls, labels clipped to fit a button."""
+    targets: list[tuple[str, str]] = []
     seen: set[str] = set()
-    targets = [(e.name, e.link) for e in reply.entities if e.link]
-    targets += [(lk.title, lk.url) for lk in reply.links]
-    for label, url in targets:
+    candidates = [(e.name, e.link) for e in reply.entities if e.link]
+    candidates += [(lk.title, lk.url) for lk in reply.links]
+    for label, url in candidates:
         if not url or url in seen or len(url) > LINK_URL:
             continue
         seen.add(url)
-        buttons.append(discord.ui.Button(label=clip(label, BUTTON_LABEL), url=url, emoji="📖"))
-        if len(buttons) >= BUTTONS_PER_ROW:
+        targets.append((clip(label, BUTTON_LABEL), url))
+        if len(targets) >= BUTTONS_PER_ROW:
             break
-    return buttons
+    return targets
+
+
+def link_buttons(reply: Reply) -> list[discord.ui.Button[discord.ui.View]]:
+    """Link buttons for the people and places of a reply and its further reading (max 5)."""
+    return [discord.ui.Button(label=label, url=url, emoji=LINK_EMOJI) for label, url in link_targets(reply)]
 
 
 def entity_embed(pack: KnowledgePack, entity: Entity) -> discord.Embed:

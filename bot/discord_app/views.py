@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
 from bot.answer import Reply
 from bot.discord_app.limits import BUTTON_LABEL, BUTTONS_PER_ROW, MODAL_TITLE, clip
-from bot.discord_app.render import NO_PINGS, link_buttons, timeline_embed
+from bot.discord_app.render import LINK_EMOJI, NO_PINGS, link_targets, timeline_embed
 from bot.timeline import Timeline, YearBound
 
 if TYPE_CHECKING:
@@ -30,17 +30,23 @@ class AskButton(
 ):
     """Answers a fact for whoever clicks (ephemeral); survives restarts (the state is the id)."""
 
+    EMOJI = "❔"
+
     def __init__(self, fact_id: str, label: str, row: int | None = None) -> None:
         super().__init__(
             discord.ui.Button(
                 label=clip(label, BUTTON_LABEL),
-                custom_id=f"tarikh:ask:{fact_id}",
+                custom_id=self.custom_id_for(fact_id),
                 style=discord.ButtonStyle.secondary,
-                emoji="❔",
+                emoji=self.EMOJI,
                 row=row,
             )
         )
         self.fact_id = fact_id
+
+    @staticmethod
+    def custom_id_for(fact_id: str) -> str:
+        return f"tarikh:ask:{fact_id}"
 
     @classmethod
     async def from_custom_id(
@@ -56,18 +62,25 @@ class FeedbackButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"tarikh:fb:(?P<qid>[0-9a-f]{8,32}):(?P<v>[01])",
 ):
+    LABELS: ClassVar[dict[bool, tuple[str, str]]] = {True: ("Helpful", "👍"), False: ("Not helpful", "👎")}
+
     def __init__(self, query_id: str, helpful: bool, row: int | None = None) -> None:
+        label, emoji = self.LABELS[helpful]
         super().__init__(
             discord.ui.Button(
-                label="Helpful" if helpful else "Not helpful",
-                emoji="👍" if helpful else "👎",
+                label=label,
+                emoji=emoji,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"tarikh:fb:{query_id}:{int(helpful)}",
+                custom_id=self.custom_id_for(query_id, helpful),
                 row=row,
             )
         )
         self.query_id = query_id
         self.helpful = helpful
+
+    @staticmethod
+    def custom_id_for(query_id: str, helpful: bool) -> str:
+        return f"tarikh:fb:{query_id}:{int(helpful)}"
 
     @classmethod
     async def from_custom_id(
@@ -82,27 +95,67 @@ class FeedbackButton(
         await interaction.response.send_message(text, ephemeral=True)
 
 
-class StatelessView(discord.ui.View):
-    """Components whose clicks are handled by the registered DynamicItems, not by this object:
-    nothing is kept per message, so buttons work after a restart and memory does not grow."""
+def _button(style: discord.ButtonStyle, label: str, emoji: str, **target: str) -> dict[str, Any]:
+    """One button as Discord's JSON, exactly as ``discord.ui.Button(...).to_component_dict()``
+    writes it (``target``: ``custom_id=`` or ``url=``)."""
+    return {
+        "type": 2,
+        "style": style.value,
+        "disabled": False,
+        "label": label,
+        **target,
+        "emoji": {"name": emoji, "id": None},
+    }
+
+
+class ReplyComponents(discord.ui.View):
+    """The buttons under an answer, written directly as Discord's component JSON.
+
+    Nothing in them is handled by this object: link buttons need nothing, and clicks on the
+    "ask next" and feedback buttons are routed by their custom ids to the AskButton and
+    FeedbackButton DynamicItems the bot registers at start-up (so they keep working after a
+    restart, and nothing is kept per message). discord.py's item objects (a ``Button``, its
+    component, its emoji, a ``DynamicItem`` wrapper each, a view that places and validates them,
+    then registers it in the view store) would cost several times more than the JSON they
+    produce, on every reply; the JSON written here is identical.
+    """
+
+    def __init__(self, rows: list[list[dict[str, Any]]]) -> None:
+        super().__init__(timeout=None)
+        self.component_rows = [row for row in rows if row]
+        self.stop()  # never listens: discord.py need not track it (see above)
+
+    def to_components(self) -> list[dict[str, Any]]:
+        return [{"type": 1, "components": row} for row in self.component_rows]
 
     def is_dispatchable(self) -> bool:
         return False
 
 
-def reply_view(reply: Reply, query_id: str | None) -> discord.ui.View | None:
+def reply_view(reply: Reply, query_id: str | None) -> ReplyComponents | None:
     """Row 0: reading links; row 1: ask-next or did-you-mean; row 2: feedback."""
-    view = StatelessView(timeout=None)
-    for button in link_buttons(reply):
-        button.row = 0
-        view.add_item(button)
+    secondary = discord.ButtonStyle.secondary
+    links = [
+        _button(discord.ButtonStyle.link, label, LINK_EMOJI, url=url) for label, url in link_targets(reply)
+    ]
     nexts = reply.related if reply.answered else reply.suggestions
-    for ref in nexts[:3]:
-        view.add_item(AskButton(ref.fact_id, ref.title, row=1))
+    asks = [
+        _button(
+            secondary,
+            clip(ref.title, BUTTON_LABEL),
+            AskButton.EMOJI,
+            custom_id=AskButton.custom_id_for(ref.fact_id),
+        )
+        for ref in nexts[:3]
+    ]
+    feedback = []
     if reply.answered and query_id:
-        view.add_item(FeedbackButton(query_id, True, row=2))
-        view.add_item(FeedbackButton(query_id, False, row=2))
-    return view if view.children else None
+        for helpful in (True, False):
+            label, emoji = FeedbackButton.LABELS[helpful]
+            custom_id = FeedbackButton.custom_id_for(query_id, helpful)
+            feedback.append(_button(secondary, label, emoji, custom_id=custom_id))
+    view = ReplyComponents([links, asks, feedback])
+    return view if view.component_rows else None
 
 
 class TimelineView(discord.ui.View):
