@@ -12,7 +12,7 @@ import discord
 
 from bot.answer import Answerer
 from bot.config import Settings
-from bot.discord_app.client import EXTENSIONS, configure_endpoints, create_bot
+from bot.discord_app.client import EXTENSIONS, configure_endpoints, create_bot, settle_heap
 from bot.knowledge import PackError, load_pack
 
 log = logging.getLogger("tarikh")
@@ -101,6 +101,7 @@ def run_bot(settings: Settings) -> int:
     answerer = _load(settings)
     if answerer is None:
         return 1
+    settle_heap()
     return asyncio.run(_run(settings, answerer))
 
 
