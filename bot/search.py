@@ -21,6 +21,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -575,12 +576,14 @@ class SearchEngine:
         return prev, nxt
 
 
+@lru_cache(maxsize=4096)
 def _has_quantity(fact: Fact) -> bool:
     """Does the fact state a number ("30,000", "two years", "a dozen")?"""
     text = f"{fact.answer} {fact.excerpt or ''}"
     return any(ch.isdigit() for ch in text) or not NUMBER_WORDS.isdisjoint(plain_words(text))
 
 
+@lru_cache(maxsize=4096)
 def _has_date(fact: Fact) -> bool:
     """Is the fact dated, or does its text name a year?"""
     return fact.when is not None or any(len(w) in (3, 4) and w.isdigit() for w in plain_words(fact.answer))
