@@ -102,6 +102,7 @@ class Conversation:
 
     fact_id: str | None = None
     updated: float = 0.0
+    people: tuple[str, ...] = ()  # the people the user last asked about by name ("he" = them)
 
 
 class ConversationStore:
@@ -142,6 +143,11 @@ class Answerer:
         if conversation is not None and reply.answered:
             conversation.fact_id = reply.fact_id
             conversation.updated = time.monotonic()
+            named = [e for e in self.engine.parse(question).entities if self._entity_kind(e) == "person"]
+            if named:
+                conversation.people = tuple(sorted(named))
+            elif reply.followup is None:  # a new subject: "he" is now someone in this answer
+                conversation.people = ()
         return reply
 
     def show(self, ref: FactRef, conversation: Conversation | None = None) -> Reply:
@@ -171,7 +177,7 @@ class Answerer:
                 return self.reply_for_fact(shown, prev, score=1.0, followup="previous")
         result = self.engine.search(question)
         if previous is not None and self._leans_on_context(result):
-            entities = self._context_entities(previous, result)
+            entities = self._context_entities(previous, result, conversation)
             if not result.query.core and not result.query.dates:
                 # "what happened to him?": the next part of the story about the same people
                 later = self._next_about(previous, entities)
@@ -208,13 +214,19 @@ class Answerer:
         """A question with a pronoun and no named entity of its own ("when did he die?")."""
         return has_pronoun(result.query.words) and not result.query.entities
 
-    def _context_entities(self, previous: Fact, result: SearchResult) -> tuple[str, ...]:
+    def _context_entities(
+        self, previous: Fact, result: SearchResult, conversation: Conversation | None
+    ) -> tuple[str, ...]:
         ws = set(result.query.words)
         if ws & {"there", "where"} and previous.where:
             return previous.where
-        people = [e for e in previous.who if self._entity_kind(e) == "person"]
-        if ws & {"he", "him", "his", "she", "her", "hers"} and people:
-            return (people[0],)
+        if ws & {"he", "him", "his", "she", "her", "hers"}:
+            # the person the user asked about by name, else the first one the answer names
+            if conversation is not None and conversation.people:
+                return conversation.people[:1]
+            people = [e for e in previous.who if self._entity_kind(e) == "person"]
+            if people:
+                return (people[0],)
         return previous.entity_ids
 
     def _entity_kind(self, eid: str) -> str:

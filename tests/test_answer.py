@@ -41,6 +41,20 @@ def test_follow_up_pronoun_uses_the_previous_answer(answerer: Answerer) -> None:
     assert "maysara-al-matghari" in answerer.pack.facts[follow.fact_id or ""].entity_ids
 
 
+def test_he_is_the_person_the_user_asked_about(answerer: Answerer) -> None:
+    """The answer about Kulthum's appointment names the caliph first; "he" is still Kulthum."""
+    conv = Conversation()
+    first = answerer.ask("who was kulthum ibn iyad", conv)
+    assert first.answered and "kulthum-ibn-iyad" in answerer.pack.facts[first.fact_id or ""].entity_ids
+    death = answerer.ask("when did he die?", conv)
+    assert death.answered and death.followup == "context"
+    assert "kulthum-ibn-iyad" in answerer.pack.facts[death.fact_id or ""].entity_ids
+    assert death.date is not None
+    # a new question about no one in particular: "he" is someone in that answer again
+    answerer.ask("what happened at tangier in 740", conv)
+    assert conv.people == ()
+
+
 def test_what_happened_next_moves_along_the_story(answerer: Answerer) -> None:
     conv = Conversation()
     first = answerer.ask("when was the battle of the nobles?", conv)
