@@ -61,6 +61,7 @@ _FIELDS = ("title", "questions", "answer", "excerpt", "tags")  # the order Searc
 ENTITY_TOKEN_WEIGHT = 2.0
 K1, B = 1.2, 0.75
 CANDIDATES = 40
+FUZZY_BATCH = 8  # candidates fuzzy-matched at a time (see SearchEngine.search)
 # "how many/much/old/long ...?" asks for a number ("how far" may ask for a place); a fact that
 # states none cannot answer it.
 QUANTITY_WORDS = frozenset({"many", "much", "old", "long"})
@@ -473,21 +474,32 @@ class SearchEngine:
         if not candidates:
             return SearchResult(query, [], False, "unknown")
         top_raw = max((float(raw[c]) for c in candidates), default=0.0) or 1.0
-        order = sorted(candidates)
-        fuzzy = self._fuzzy(" ".join(query.content), order)
-        hits: list[Hit] = []
+        p = self.params
         cover = self._coverage_parts(query, context)
-        for c, fz in zip(order, fuzzy, strict=True):
+        # Everything but the fuzzy part first; the fuzzy part (0..1, times its weight) is then
+        # worked out best-first, in small batches, only while it could still change the top hits.
+        partial: list[tuple[float, int, float, float]] = []  # (score so far, fact, coverage, bm25)
+        for c in candidates:
             doc = idx.docs[c]
             bm = float(raw[c]) / top_raw
             cov = cover(c)
-            p = self.params
-            score = p.w_bm25 * bm + p.w_fuzzy * fz + p.w_cover * cov + self._bonus(query, doc)
+            score = p.w_bm25 * bm + p.w_cover * cov + self._bonus(query, doc)
             if context and context.entities and doc.entities & set(context.entities):
                 score += 0.1
-            hits.append(Hit(doc.fact, score, cov, bm, fz))
-        hits.sort(key=lambda h: (-h.score, idx.by_id[h.fact.id]))
-        hits = hits[: max(limit, 3)]
+            partial.append((score, c, cov, bm))
+        partial.sort(key=lambda x: (-x[0], x[1]))
+        keep = max(limit, 3)
+        q_short = " ".join(query.content)
+        hits: list[Hit] = []
+        for start in range(0, len(partial), FUZZY_BATCH):
+            if len(hits) >= keep and partial[start][0] + p.w_fuzzy < hits[keep - 1].score:
+                break  # no fact below this line can reach the top hits any more
+            batch = partial[start : start + FUZZY_BATCH]
+            fuzzy = self._fuzzy(q_short, [c for _, c, _, _ in batch])
+            for (score, c, cov, bm), fz in zip(batch, fuzzy, strict=True):
+                hits.append(Hit(idx.docs[c].fact, score + p.w_fuzzy * fz, cov, bm, fz))
+            hits.sort(key=lambda h: (-h.score, idx.by_id[h.fact.id]))
+        hits = hits[:keep]
         best = hits[0]
         share = self.params.confidence_share
         confidence = share * best.coverage + (1 - share) * best.fuzzy

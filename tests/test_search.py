@@ -70,6 +70,22 @@ def test_a_when_question_needs_a_dated_fact(answerer: Answerer) -> None:
     assert undated.best is not None and undated.best.fact.when is None
 
 
+def test_fuzzy_matching_only_where_it_can_change_the_top_hits_gives_the_same_hits(
+    answerer: Answerer, monkeypatch
+) -> None:
+    import bot.search
+
+    questions = ["who started the berber revolt?", "wen was the batle of bagdoura", "what is a name",
+                 "how many syrians survived", "so why did the berbers even revolt lol"]  # fmt: skip
+    pruned = [answerer.engine.search(q) for q in questions]
+    monkeypatch.setattr(bot.search, "FUZZY_BATCH", 10_000)  # every candidate in one batch
+    for q, fast in zip(questions, pruned, strict=True):
+        full = answerer.engine.search(q)
+        assert [h.fact.id for h in fast.hits] == [h.fact.id for h in full.hits], q
+        assert [round(h.score, 5) for h in fast.hits] == [round(h.score, 5) for h in full.hits], q
+        assert (fast.answered, fast.reason) == (full.answered, full.reason)
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
