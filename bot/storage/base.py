@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,13 @@ class QueryRecord:
     fact_id: str | None = None
     score: float | None = None
     latency_ms: float | None = None
+
+    # the columns of the queries table, in the order row() gives them
+    COLUMNS = "id, ts, guild_id, channel_id, user_key, question, via, fact_id, score, answered, latency_ms"
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.id, self.ts, self.guild_id, self.channel_id, self.user_key, self.question, self.via,
+                self.fact_id, self.score, int(self.answered), self.latency_ms)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

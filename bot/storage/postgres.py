@@ -154,25 +154,9 @@ class PostgresStorage(Storage):
         async with self.pool.acquire() as con, con.transaction():
             if queries:
                 await con.executemany(
-                    "INSERT INTO queries (id, ts, guild_id, channel_id, user_key, question, via, fact_id,"
-                    " score, answered, latency_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                    " ON CONFLICT (id) DO NOTHING",
-                    [
-                        (
-                            q.id,
-                            q.ts,
-                            q.guild_id,
-                            q.channel_id,
-                            q.user_key,
-                            q.question,
-                            q.via,
-                            q.fact_id,
-                            q.score,
-                            int(q.answered),
-                            q.latency_ms,
-                        )
-                        for q in queries
-                    ],
+                    f"INSERT INTO queries ({QueryRecord.COLUMNS})"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+                    [q.row() for q in queries],
                 )
             for f in feedback:
                 await con.execute(

@@ -191,24 +191,9 @@ class SQLiteStorage(Storage):
             return
         async with self._transaction():
             await self.db.executemany(
-                "INSERT OR IGNORE INTO queries (id, ts, guild_id, channel_id, user_key, question, via,"
-                " fact_id, score, answered, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        q.id,
-                        q.ts,
-                        q.guild_id,
-                        q.channel_id,
-                        q.user_key,
-                        q.question,
-                        q.via,
-                        q.fact_id,
-                        q.score,
-                        int(q.answered),
-                        q.latency_ms,
-                    )
-                    for q in queries
-                ],
+                f"INSERT OR IGNORE INTO queries ({QueryRecord.COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [q.row() for q in queries],
             )
             await self.db.executemany(
                 "INSERT INTO feedback (query_id, ts, user_key, helpful) "
