@@ -316,11 +316,12 @@ class SearchIndex:
 
     def facts_with(self, kind: str) -> frozenset[int]:
         """The facts that have a date ("when"), places ("where") or people ("who")."""
+        if kind not in ("when", "where", "who"):  # Fact fields; other kinds hold nothing
+            return frozenset()
         cached = self._with.get(kind)
         if cached is None:
-            attr = {"when": "when", "where": "where", "who": "who"}[kind]
             cached = self._with[kind] = frozenset(
-                i for i, d in enumerate(self.docs) if getattr(d.fact, attr) not in (None, ())
+                i for i, d in enumerate(self.docs) if getattr(d.fact, kind) not in (None, ())
             )
         return cached
 

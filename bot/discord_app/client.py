@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.answer import Answerer, ConversationStore, Reply
+from bot.answer import Answerer, ConversationStore, FactRef, Reply
 from bot.config import Settings
 from bot.curation import Curator
 from bot.discord_app.connection import NO_PINGS, intents
@@ -237,8 +237,7 @@ class TarikhMixin:
             return
         question = fact.questions[0] if fact.questions else fact.title
         conv = self.services.conversations.get((interaction.channel_id, interaction.user.id))
-        reply = answerer.reply_for_fact(question, fact, score=1.0)
-        conv.fact_id, conv.updated = fact.id, time.monotonic()
+        reply = answerer.show(FactRef(fact.id, fact.title, question), conv)
         qid = self.querylog.log_reply(
             reply,
             via="button",
