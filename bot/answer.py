@@ -24,6 +24,7 @@ _BEFORE = re.compile(
     re.IGNORECASE,
 )
 MAX_QUESTION = 500
+PERSONAL_PRONOUNS = ("he", "him", "his", "she", "her", "hers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,8 @@ class Answerer:
         result = self.engine.search(question)
         if previous is not None and self._leans_on_context(result):
             entities = self._context_entities(previous, result, conversation)
+            if not entities:
+                return self._who_do_you_mean(shown, previous, result)
             if not result.query.core and not result.query.dates:
                 # "what happened to him?": the next part of the story about the same people
                 later = self._next_about(previous, entities)
@@ -220,14 +223,35 @@ class Answerer:
         ws = set(result.query.words)
         if ws & {"there", "where"} and previous.where:
             return previous.where
-        if ws & {"he", "him", "his", "she", "her", "hers"}:
+        if ws.intersection(PERSONAL_PRONOUNS):
             # the person the user asked about by name, else the first one the answer names
             if conversation is not None and conversation.people:
                 return conversation.people[:1]
             people = [e for e in previous.who if self._entity_kind(e) == "person"]
-            if people:
-                return (people[0],)
+            return tuple(people[:1])  # none: "he" is nobody in particular, so ask who
         return previous.entity_ids
+
+    def _who_do_you_mean(self, shown: str, previous: Fact, result: SearchResult) -> Reply:
+        """ "when did he die?" after an answer that names no person: guessing would pick whoever
+        the other words favour, so ask, naming the people of the facts around that answer."""
+        pronoun = next(w for w in result.query.words if w in PERSONAL_PRONOUNS)
+        _, nxt = self.engine.neighbours(previous.id)
+        around = [self.pack.facts[r] for r in previous.related if r in self.pack.facts]
+        people: list[str] = []
+        for fact in [*around, *([nxt] if nxt else [])]:
+            people += [e for e in fact.who if self._entity_kind(e) == "person" and e not in people]
+        names = [self.pack.entities[e].name for e in people[:3]]
+        message = f"Who do you mean by “{pronoun}”? My last answer ({previous.title}) names no one"
+        if names:
+            choices = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+            message += f"; perhaps {choices}? Ask again with the name."
+        else:
+            message += ": ask again with the name."
+        first = self.engine.index.first_fact
+        suggestions = [fact_ref(self.engine.index.docs[first[e]].fact) for e in people[:3] if e in first]
+        reply = self._decline(shown, None, message)
+        reply.suggestions = suggestions
+        return reply
 
     def _entity_kind(self, eid: str) -> str:
         ent = self.pack.entities.get(eid)

@@ -55,6 +55,25 @@ def test_he_is_the_person_the_user_asked_about(answerer: Answerer) -> None:
     assert conv.people == ()
 
 
+def test_he_after_an_answer_naming_no_one_asks_who(answerer: Answerer) -> None:
+    """The Battle of Bagdoura answer names armies, no person: "he" is not guessed at."""
+    conv = Conversation()
+    battle = answerer.ask("what was the battle of bagdoura", conv)
+    assert battle.answered
+    named = answerer.pack.facts[battle.fact_id or ""].who
+    assert not [e for e in named if answerer._entity_kind(e) == "person"]
+    reply = answerer.ask("when did he die?", conv)
+    assert not reply.answered
+    assert reply.message.startswith("Who do you mean by “he”?")
+    assert "Kulthum ibn Iyad" in reply.message  # a person of the facts around that answer
+    assert reply.suggestions, "offers the facts that introduce those people"
+    for ref in reply.suggestions:
+        fact = answerer.pack.facts[ref.fact_id]
+        assert any(answerer._entity_kind(e) == "person" for e in fact.who)
+    # naming the person then works as usual
+    assert answerer.ask("when did kulthum die?", conv).answered
+
+
 def test_what_happened_next_moves_along_the_story(answerer: Answerer) -> None:
     conv = Conversation()
     first = answerer.ask("when was the battle of the nobles?", conv)
