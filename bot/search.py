@@ -19,7 +19,7 @@ import gc
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -238,8 +238,7 @@ class SearchIndex:
             t: math.log(1 + (n - len(p[0]) + 0.5) / (len(p[0]) + 0.5)) for t, p in self.postings.items()
         }
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
-        self._sets: dict[str, frozenset[int]] = {}
-        self._with: dict[str, frozenset[int]] = {}
+        self._with: dict[str, np.ndarray] = {}
         # The first fact (in story order) that lists each entity in its who/where.
         self.first_fact: dict[str, int] = {}
         for doc in self.docs:
@@ -301,28 +300,18 @@ class SearchIndex:
 
     def has_term(self, term: str, doc_index: int) -> bool:
         """Does this fact contain this term?"""
-        return doc_index in self._doc_set(term)
+        p = self.postings.get(term)
+        return p is not None and bool(_contains(p[0], np.array([doc_index]))[0])
 
-    def _doc_set(self, term: str) -> frozenset[int]:
-        """The facts holding a term, as a set; cached for the terms questions use."""
-        cached = self._sets.get(term)
-        if cached is None:
-            p = self.postings.get(term)
-            cached = frozenset(p[0].tolist()) if p is not None else frozenset()
-            if len(self._sets) >= 4096:
-                self._sets.pop(next(iter(self._sets)))
-            self._sets[term] = cached
-        return cached
-
-    def facts_with(self, kind: str) -> frozenset[int]:
-        """The facts that have a date ("when"), places ("where") or people ("who")."""
+    def facts_with(self, kind: str) -> np.ndarray:
+        """The facts (ascending numbers) that have a date ("when"), places ("where") or people
+        ("who")."""
         if kind not in ("when", "where", "who"):  # Fact fields; other kinds hold nothing
-            return frozenset()
+            return np.array([], dtype=np.int64)
         cached = self._with.get(kind)
         if cached is None:
-            cached = self._with[kind] = frozenset(
-                i for i, d in enumerate(self.docs) if getattr(d.fact, kind) not in (None, ())
-            )
+            having = [i for i, d in enumerate(self.docs) if getattr(d.fact, kind) not in (None, ())]
+            cached = self._with[kind] = np.array(having, dtype=np.int64)
         return cached
 
     def overlapping(self, dq: DateQuery, limit: int = 500) -> list[int]:
@@ -417,13 +406,16 @@ class SearchEngine:
 
     def coverage(self, query: Query, doc_index: int, context: Context | None = None) -> float:
         """IDF-weighted share of the question's content that this fact speaks to."""
-        return self._coverage_parts(query, context)(doc_index)
+        return float(self._coverage(query, context, np.array([doc_index], dtype=np.int64))[0])
 
-    def _coverage_parts(self, query: Query, context: Context | None) -> Callable[[int], float]:
-        """Prepare the coverage of one question once; return a cheap per-fact function."""
+    def _coverage(self, query: Query, context: Context | None, cands: np.ndarray) -> np.ndarray:
+        """The coverage of each candidate fact (ascending fact numbers). Membership is a binary
+        search in each term's sorted postings: the cost grows with the candidates, not with
+        how many facts hold a common word."""
         idx = self.index
         unknown_idf = idx.max_idf * self.params.unknown_weight
-        parts: list[tuple[float, list[frozenset[int]]]] = []
+        covered = np.zeros(len(cands), dtype=np.float64)
+        total = 0.0
         for term in query.core:
             if idx.knows(term):
                 weight = idx.idf(term)
@@ -431,28 +423,28 @@ class SearchEngine:
                 weight = idx.max_idf * self.params.unknown_common_weight
             else:
                 weight = unknown_idf
-            sets = [idx._doc_set(t) for t in (term, *idx.synonyms.get(term, ())) if idx.knows(t)]
+            total += weight
+            holders = [idx.postings[t][0] for t in (term, *idx.synonyms.get(term, ())) if idx.knows(t)]
             framing = FRAMING_WORDS.get(query.surface.get(term, term))
             if framing is not None and framing == query.kind:  # "what YEAR ...": any dated fact
-                sets.append(idx.facts_with(framing))
-            parts.append((weight, sets))
+                holders.append(idx.facts_with(framing))
+            hit = np.zeros(len(cands), dtype=bool)
+            for docs in holders:
+                hit |= _contains(docs, cands)
+            covered += weight * hit
         side = idx.max_idf * 0.5  # weight of a pronoun's referent, and of a date
         context_entities = set(context.entities) if context and context.entities else set()
-        total = sum(w for w, _ in parts) + side * (bool(context_entities) + bool(query.dates))
-
-        def cover(doc_index: int) -> float:
-            if not total:
-                return 0.0
-            covered = sum(w for w, sets in parts if any(doc_index in s for s in sets))
-            doc = idx.docs[doc_index]
-            if context_entities and doc.entities & context_entities:
-                covered += side
-            when = doc.fact.when
-            if query.dates and when is not None and any(when.overlaps(d.start, d.end) for d in query.dates):
-                covered += side
-            return covered / total
-
-        return cover
+        total += side * (bool(context_entities) + bool(query.dates))
+        if not total:
+            return covered
+        if context_entities or query.dates:
+            for i, c in enumerate(cands.tolist()):
+                doc = idx.docs[c]
+                if context_entities and doc.entities & context_entities:
+                    covered[i] += side
+                if query.dates and _meets(doc.fact, query.dates):
+                    covered[i] += side
+        return covered / total
 
     def search(self, question: str, *, context: Context | None = None, limit: int = 5) -> SearchResult:
         query = self.parse(question)
@@ -474,16 +466,16 @@ class SearchEngine:
             candidates.difference_update(idx.by_id[f] for f in context.exclude if f in idx.by_id)
         if not candidates:
             return SearchResult(query, [], False, "unknown")
-        top_raw = max((float(raw[c]) for c in candidates), default=0.0) or 1.0
+        cands = np.array(sorted(candidates), dtype=np.int64)
+        top_raw = float(raw[cands].max()) or 1.0
         p = self.params
-        cover = self._coverage_parts(query, context)
+        coverages = self._coverage(query, context, cands).tolist()
         # Everything but the fuzzy part first; the fuzzy part (0..1, times its weight) is then
         # worked out best-first, in small batches, only while it could still change the top hits.
         partial: list[tuple[float, int, float, float]] = []  # (score so far, fact, coverage, bm25)
-        for c in candidates:
+        for c, cov in zip(cands.tolist(), coverages, strict=True):
             doc = idx.docs[c]
             bm = float(raw[c]) / top_raw
-            cov = cover(c)
             score = p.w_bm25 * bm + p.w_cover * cov + self._bonus(query, doc)
             if context and context.entities and doc.entities & set(context.entities):
                 score += 0.1
@@ -533,8 +525,7 @@ class SearchEngine:
         doc = self.index.docs[doc_index]
         if query.entities & doc.entities or (context and set(context.entities) & doc.entities):
             return True
-        when = doc.fact.when
-        if query.dates and when is not None and any(when.overlaps(d.start, d.end) for d in query.dates):
+        if query.dates and _meets(doc.fact, query.dates):
             return True
         for term in query.core:
             if self.index.has_term(term, doc_index) and not is_common_english(
@@ -591,6 +582,20 @@ class SearchEngine:
         prev = docs[i - 1].fact if i > 0 else None
         nxt = docs[i + 1].fact if i + 1 < len(docs) else None
         return prev, nxt
+
+
+def _meets(fact: Fact, dates: Sequence[DateQuery]) -> bool:
+    """Does the fact's date span meet any of these spans?"""
+    when = fact.when
+    return when is not None and any(when.overlaps(d.start, d.end) for d in dates)
+
+
+def _contains(sorted_docs: np.ndarray, cands: np.ndarray) -> np.ndarray:
+    """Which of cands are in sorted_docs (both arrays of fact numbers)."""
+    if not len(sorted_docs):
+        return np.zeros(len(cands), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_docs, cands), len(sorted_docs) - 1)
+    return sorted_docs[pos] == cands
 
 
 @lru_cache(maxsize=4096)
