@@ -168,6 +168,68 @@ def load_synonym_groups(paths: Iterable[Path]) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in groups.items()}
 
 
+IRREGULAR_FORMS = _pairs("irregular_verbs.txt")  # "took" -> "take"
+_OBJECT_PRONOUNS = frozenset({"them", "him", "her", "it", "us", "me", "you"})
+
+
+def base_stem(word: str) -> str:
+    """The stem of a word's base form ("took" and "taking" -> "take")."""
+    return _stem(IRREGULAR_FORMS.get(word, word))
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    start: int  # index of the expression's first word in the question's words
+    end: int  # one past its last word
+    means: tuple[str, ...]  # stems of the single words it stands for
+
+
+class PhraseBook:
+    """Multi-word expressions and the single words they mean ("take over" = seize succeed),
+    so a casual question meets the formal words of the facts. Matched on base stems, so every
+    inflection counts ("took over", "taking over"); a two-word expression may have an object
+    pronoun between its words ("kick them out")."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.entries: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for path in paths:
+            if not path.exists():
+                continue
+            for line in path.read_text(encoding="utf-8").splitlines():
+                left, sep, right = line.split("#", 1)[0].partition("=")
+                key = tuple(base_stem(w) for w in words(left))
+                means = tuple(dict.fromkeys(_stem(w) for w in words(right)))
+                if sep and len(key) >= 2 and means:
+                    self.entries[key] = tuple(dict.fromkeys(self.entries.get(key, ()) + means))
+        self.lengths = sorted({len(k) for k in self.entries}, reverse=True)
+
+    def find(self, ws: list[str]) -> list[PhraseMatch]:
+        """Expressions in the words, longest first, not overlapping."""
+        if not self.entries:
+            return []
+        bases = [base_stem(w) for w in ws]
+        found: list[PhraseMatch] = []
+        i = 0
+        while i < len(ws):
+            match = None
+            for n in self.lengths:
+                key = tuple(bases[i : i + n])
+                if len(key) == n and key in self.entries:
+                    match = PhraseMatch(i, i + n, self.entries[key])
+                    break
+                if n == 2 and i + 2 < len(ws) and ws[i + 1] in _OBJECT_PRONOUNS:
+                    key = (bases[i], bases[i + 2])
+                    if key in self.entries:
+                        match = PhraseMatch(i, i + 3, self.entries[key])
+                        break
+            if match is None:
+                i += 1
+            else:
+                found.append(match)
+                i = match.end
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class DateQuery:
     """A date span a question mentions, e.g. 'in 741', 'spring 742', '123 AH'."""

@@ -32,6 +32,7 @@ from bot.analysis import (
     NON_CONTENT,
     PRONOUNS,
     DateQuery,
+    PhraseBook,
     Vocabulary,
     find_dates,
     is_common_english,
@@ -47,6 +48,7 @@ from bot.index_build import BATCH, PostingsBuilder
 from bot.knowledge.models import Entity, Fact, KnowledgePack
 
 PACKAGE_SYNONYMS = Path(__file__).resolve().parent / "data" / "synonyms.txt"
+PACKAGE_PHRASES = Path(__file__).resolve().parent / "data" / "phrases.txt"
 
 # Weights of a fact's fields in its bag of terms (BM25F-style).
 FIELD_WEIGHTS = {
@@ -130,6 +132,8 @@ class Query:
 
     # "who was Maisara?": every content word is part of a matched entity's names.
     entity_only: bool = False
+    # core stem -> more stems that count as meeting it (from expressions: "took over" = seize)
+    expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -185,6 +189,7 @@ class SearchIndex:
         self.entities: dict[str, Entity] = dict(pack.entities)
         files = [PACKAGE_SYNONYMS, pack.path / "synonyms.txt", *synonym_files]
         self.synonyms = load_synonym_groups(files)
+        self.phrases = PhraseBook([PACKAGE_PHRASES, pack.path / "phrases.txt"])
         self._phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self._phrase_lengths: dict[str, list[int]] = defaultdict(list)  # first term -> lengths
         self._entity_terms: dict[str, frozenset[str]] = {}
@@ -350,7 +355,8 @@ class SearchEngine:
         idx = self.index
         corrections: dict[str, str] = {}
         content: list[str] = []
-        for w in ws:
+        positions: list[int] = []
+        for i, w in enumerate(ws):
             if not is_content(w):
                 continue
             if w not in idx.vocabulary and not w.isdigit():
@@ -359,6 +365,7 @@ class SearchEngine:
                     corrections[w] = fixed
                     w = fixed
             content.append(w)
+            positions.append(i)
         dates = find_dates(ws)
         date_words = {w for w in ws if w.isdigit()} if dates else set()
         stems = [stem(w) for w in content]
@@ -370,10 +377,24 @@ class SearchEngine:
             q_terms[s] = max(q_terms.get(s, 0.0), 1.0)
             if s not in date_words:
                 core.append(s)
+        # "took over" also means seize / succeed: its words may be met by those
+        expansions: dict[str, tuple[str, ...]] = {}
+        for match in idx.phrases.find(ws):
+            inside = [s for s, pos in zip(stems, positions, strict=True) if match.start <= pos < match.end]
+            if not inside:  # only function words ("in on"): the meaning stands for them
+                inside = [match.means[0]]
+                core.append(match.means[0])
+                surface.setdefault(match.means[0], match.means[0])
+            for s in inside:
+                expansions[s] = tuple(dict.fromkeys((*expansions.get(s, ()), *match.means)))
+        weight = self.params.synonym_weight
         for s in list(q_terms):
             for syn in idx.synonyms.get(s, ()):
                 if syn not in q_terms:
-                    q_terms[syn] = self.params.synonym_weight
+                    q_terms[syn] = weight
+        for means in expansions.values():
+            for m in means:
+                q_terms.setdefault(m, weight)
         for eid in entities:
             q_terms[_entity_token(eid)] = 1.0
         entity_terms: set[str] = set()
@@ -391,6 +412,7 @@ class SearchEngine:
             dates=dates,
             corrections=corrections,
             kind=_question_kind(ws),
+            expansions=expansions,
         )
 
     # -- scoring ---------------------------------------------------------------------------
@@ -424,7 +446,8 @@ class SearchEngine:
             else:
                 weight = unknown_idf
             total += weight
-            holders = [idx.postings[t][0] for t in (term, *idx.synonyms.get(term, ())) if idx.knows(t)]
+            alternatives = (term, *idx.synonyms.get(term, ()), *query.expansions.get(term, ()))
+            holders = [idx.postings[t][0] for t in alternatives if idx.knows(t)]
             framing = FRAMING_WORDS.get(query.surface.get(term, term))
             if framing is not None and framing == query.kind:  # "what YEAR ...": any dated fact
                 holders.append(idx.facts_with(framing))

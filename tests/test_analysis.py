@@ -1,6 +1,8 @@
 """Words, typo repair and dates in questions."""
 
-from bot.analysis import find_dates, terms, words
+from pathlib import Path
+
+from bot.analysis import PhraseBook, base_stem, find_dates, terms, words
 from bot.search import SearchEngine
 
 
@@ -38,3 +40,25 @@ def test_alias_spellings_find_the_same_entity(answerer) -> None:
     for spelling in ("Maysara", "Maisara", "maysarah"):
         assert "maysara-al-matghari" in engine.parse(f"who was {spelling}").entities, spelling
     assert "tangier" in engine.parse("revolt in tangiers").entities
+
+
+def test_expressions_are_found_in_every_inflection(tmp_path: Path) -> None:
+    book_file = tmp_path / "phrases.txt"
+    book_file.write_text(
+        "# comment\ntake over = seize succeed\nkick out = expel\ncome out on top = win\nnot a line\n"
+    )
+    book = PhraseBook([book_file, tmp_path / "missing.txt"])
+    assert base_stem("took") == base_stem("taking") == base_stem("take")
+
+    def found(question: str) -> list[tuple[str, tuple[str, ...]]]:
+        ws = words(question)
+        return [(" ".join(ws[m.start : m.end]), m.means) for m in book.find(ws)]
+
+    assert found("who took over after him") == [("took over", ("seiz", "succeed"))]
+    assert found("who is taking over") == [("taking over", ("seiz", "succeed"))]
+    assert found("did they kick them out") == [("kick them out", ("expel",))]  # a pronoun between
+    assert found("who came out on top at the nobles") == [("came out on top", ("win",))]
+    # the words of an expression apart, or in another order, are not the expression
+    assert found("they took the city over") == []
+    assert found("over they took") == []
+    assert found("what happened") == []

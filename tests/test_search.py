@@ -4,8 +4,10 @@ from pathlib import Path
 
 import yaml
 
+from bot.analysis import PhraseBook
 from bot.answer import Answerer
-from bot.search import SearchEngine
+from bot.knowledge import KnowledgePack
+from bot.search import SearchEngine, SearchIndex
 
 EVAL = Path(__file__).resolve().parent.parent / "benchmarks" / "questions.yaml"
 
@@ -84,6 +86,20 @@ def test_fuzzy_matching_only_where_it_can_change_the_top_hits_gives_the_same_hit
         assert [h.fact.id for h in fast.hits] == [h.fact.id for h in full.hits], q
         assert [round(h.score, 5) for h in fast.hits] == [round(h.score, 5) for h in full.hits], q
         assert (fast.answered, fast.reason) == (full.answered, full.reason)
+
+
+def test_an_expression_meets_the_formal_word_of_a_fact(answerer: Answerer, pack: KnowledgePack) -> None:
+    """ "took over" means succeeded / seized: the fact where Thalaba takes command after Balj's
+    death, which never says "took over", is found only through the expression."""
+    question = "who took over when balj died"
+    with_book = answerer.engine.search(question)
+    assert with_book.answered and with_book.best is not None
+    assert with_book.best.fact.id == "thalaba-takes-command"
+    assert "succeed" in with_book.query.expansions["took"]
+    bare = SearchIndex(pack)
+    bare.phrases = PhraseBook([])
+    without = SearchEngine(bare).search(question)
+    assert without.best is not None and without.best.fact.id != "thalaba-takes-command"
 
 
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
