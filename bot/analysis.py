@@ -91,7 +91,9 @@ _CE_MARK = re.compile(r"^(ce|ad|bce|bc)$")
 
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
+    """Snowball stem of the word's base form: irregular verb forms are read as their base
+    first ("fought" -> "fight", "took" -> "take"), which no suffix-stripping stemmer does."""
+    return _STEMMER.stemWord(IRREGULAR_FORMS.get(word, word))
 
 
 _STEMMER = snowballstemmer.stemmer("english")
@@ -108,6 +110,7 @@ def _pairs(name: str) -> dict[str, str]:
 
 
 CHAT_SPELLINGS = _pairs("chat_spellings.txt")
+IRREGULAR_FORMS = _pairs("irregular_verbs.txt")  # "took" -> "take"
 
 
 def _framing(name: str) -> dict[str, str]:
@@ -168,13 +171,7 @@ def load_synonym_groups(paths: Iterable[Path]) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in groups.items()}
 
 
-IRREGULAR_FORMS = _pairs("irregular_verbs.txt")  # "took" -> "take"
 _OBJECT_PRONOUNS = frozenset({"them", "him", "her", "it", "us", "me", "you"})
-
-
-def base_stem(word: str) -> str:
-    """The stem of a word's base form ("took" and "taking" -> "take")."""
-    return _stem(IRREGULAR_FORMS.get(word, word))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +194,7 @@ class PhraseBook:
                 continue
             for line in path.read_text(encoding="utf-8").splitlines():
                 left, sep, right = line.split("#", 1)[0].partition("=")
-                key = tuple(base_stem(w) for w in words(left))
+                key = tuple(_stem(w) for w in words(left))
                 means = tuple(dict.fromkeys(_stem(w) for w in words(right)))
                 if sep and len(key) >= 2 and means:
                     self.entries[key] = tuple(dict.fromkeys(self.entries.get(key, ()) + means))
@@ -207,7 +204,7 @@ class PhraseBook:
         """Expressions in the words, longest first, not overlapping."""
         if not self.entries:
             return []
-        bases = [base_stem(w) for w in ws]
+        bases = [_stem(w) for w in ws]
         found: list[PhraseMatch] = []
         i = 0
         while i < len(ws):
