@@ -69,7 +69,9 @@ FUZZY_BATCH = 8  # candidates fuzzy-matched at a time (see SearchEngine.search)
 QUANTITY_WORDS = frozenset({"many", "much", "old", "long"})
 NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "  # noqa: SIM905
-    "hundred hundreds thousand thousands million dozen dozens half".split()
+    "hundred hundreds thousand thousands million dozen dozens half "
+    # "how long ...?" may be answered by a span of time without a number ("for centuries")
+    "decade decades century centuries generation generations".split()
 )
 # A matched word at least this common in English (wordfreq zipf) is not, alone, a reason to answer.
 GENERIC_ZIPF = 4.6

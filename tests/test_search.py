@@ -62,6 +62,11 @@ def test_a_how_many_question_needs_a_fact_that_states_a_number(answerer: Answere
     uncounted = engine.search("how much tribute did ubayd allah demand")
     assert not uncounted.answered and uncounted.reason == "no quantity"
     assert uncounted.best is not None and uncounted.best.fact.id == "ubayd-allah-resumes-taxes"
+    # "how long" is answered by a span of time too, with or without a number ("for centuries")
+    lasting = engine.search("how long did the no man's land along the duero last")
+    assert lasting.answered and lasting.best is not None
+    assert lasting.best.fact.id == "duero-frontier-lasts-centuries"
+    assert not any(ch.isdigit() for ch in lasting.best.fact.answer)
 
 
 def test_a_when_question_needs_a_dated_fact(answerer: Answerer) -> None:
