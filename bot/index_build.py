@@ -16,8 +16,10 @@ work per word happens in numpy, never in a Python loop:
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,16 +56,37 @@ def _powers(base: int, n: int) -> np.ndarray:
     return np.cumprod(out, dtype=np.uint64)  # unsigned products wrap modulo 2**64
 
 
+@dataclass(frozen=True, slots=True)
+class HashedWords:
+    """The words of a batch of texts, grouped by hash but not yet numbered."""
+
+    raw: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+    text_of: np.ndarray
+    order: np.ndarray  # word positions sorted by hash
+    first_of_group: np.ndarray  # in ``order``: True where a new hash starts
+    group: np.ndarray  # in ``order``: the group number of each position
+
+
 class WordSplitter:
-    """Words of many texts at once, numbered in ``words`` (shared by every call)."""
+    """Words of many texts at once, numbered in ``words`` (shared by every call).
+
+    ``hash`` is the numpy part and may run in another thread (it shares nothing that changes);
+    ``number`` gives the words their numbers and must run in one thread, in batch order, so the
+    numbering is the same on every build."""
 
     def __init__(self) -> None:
         self.words = Numbering()
         self._pow = np.ones(1, dtype=np.uint64)
         self._inv = np.ones(1, dtype=np.uint64)
+        self._grow_lock = threading.Lock()
 
     def split(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(word number, index of its text) for every word of ``texts``, in order."""
+        return self.number(self.hash(texts))
+
+    def hash(self, texts: Sequence[str]) -> HashedWords | None:
         folded = [t if t.isascii() else fold_accents(t) for t in texts]
         joined = _SEP.join(folded)
         if joined.count(_SEP) != len(texts) - 1:
@@ -73,41 +96,50 @@ class WordSplitter:
         raw = joined.replace("`", "").encode("utf-8").lower()
         data = np.frombuffer(raw, dtype=np.uint8)
         if not len(data):
-            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+            return None
         is_word = np.concatenate(([False], _WORD_BYTE[data], [False]))
         edges = np.diff(is_word.view(np.int8))
         starts = np.flatnonzero(edges == 1)
         ends = np.flatnonzero(edges == -1)
         if not len(starts):
-            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+            return None
         text_of = np.cumsum(data == 1, dtype=np.int32)[starts]
         # hash(word) = sum(byte_i * P**i) over its bytes, from prefix sums of byte * P**position
-        self._grow(len(data) + 1)
+        powers, inverses = self._tables(len(data) + 1)
         prefix = np.zeros(len(data) + 1, dtype=np.uint64)
-        np.cumsum(data * self._pow[: len(data)], dtype=np.uint64, out=prefix[1:])
+        np.cumsum(data * powers[: len(data)], dtype=np.uint64, out=prefix[1:])
         lengths = (ends - starts).astype(np.uint64)
-        hashes = (prefix[ends] - prefix[starts]) * self._inv[starts] + lengths * np.uint64(0x9E3779B97F4A7C15)
+        hashes = (prefix[ends] - prefix[starts]) * inverses[starts] + lengths * np.uint64(0x9E3779B97F4A7C15)
         # group equal hashes (np.unique's return_index would force a slower stable sort)
         order = np.argsort(hashes)
         ordered = hashes[order]
         new_group = np.ones(len(ordered), dtype=bool)
         new_group[1:] = ordered[1:] != ordered[:-1]
         group = np.cumsum(new_group) - 1
+        return HashedWords(raw, starts, ends, text_of, order, new_group, group)
+
+    def number(self, hashed: HashedWords | None) -> tuple[np.ndarray, np.ndarray]:
+        if hashed is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        raw, starts, ends, order = hashed.raw, hashed.starts, hashed.ends, hashed.order
         number = self.words.__getitem__
         local = np.fromiter(
-            (number(raw[starts[i] : ends[i]].decode("ascii")) for i in order[new_group].tolist()),
+            (number(raw[starts[i] : ends[i]].decode("ascii")) for i in order[hashed.first_of_group].tolist()),
             dtype=np.int32,
-            count=int(group[-1]) + 1,
+            count=int(hashed.group[-1]) + 1,
         )
-        words = np.empty(len(hashes), dtype=np.int32)
-        words[order] = local[group]
-        return words, text_of
+        words = np.empty(len(order), dtype=np.int32)
+        words[order] = local[hashed.group]
+        return words, hashed.text_of
 
-    def _grow(self, n: int) -> None:
-        if len(self._pow) < n:
-            size = max(n, 2 * len(self._pow))
-            self._pow = _powers(_P, size)
-            self._inv = _powers(_P_INV, size)
+    def _tables(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """P**i and P**-i modulo 2**64 for i < n (grown, never shrunk: a reader keeps its arrays)."""
+        with self._grow_lock:
+            if len(self._pow) < n:
+                size = max(n, 2 * len(self._pow))
+                self._pow = _powers(_P, size)
+                self._inv = _powers(_P_INV, size)
+            return self._pow, self._inv
 
 
 class PostingsBuilder:
@@ -154,15 +186,25 @@ class PostingsBuilder:
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._lengths: list[np.ndarray] = []
 
-    def add(self, facts: Sequence[Fact], start: int) -> None:
-        """Add facts numbered ``start``, ``start + 1``, ..."""
+    def prepare(self, facts: Sequence[Fact]) -> tuple[HashedWords | None, HashedWords | None]:
+        """The numpy work on a batch's texts; may run in another thread while ``add`` runs."""
         name_texts: list[str] = []
         other_texts: list[str] = []
         for f in facts:
             name_texts += (f.title, f.answer, f.excerpt or "")
             other_texts += ("\n".join(f.questions), " ".join(f.tags))
-        names = self._content(*self.splitter.split(name_texts), self._name_weights)
-        others = self._content(*self.splitter.split(other_texts), self._other_weights)
+        return self.splitter.hash(name_texts), self.splitter.hash(other_texts)
+
+    def add(
+        self,
+        facts: Sequence[Fact],
+        start: int,
+        prepared: tuple[HashedWords | None, HashedWords | None] | None = None,
+    ) -> None:
+        """Add facts numbered ``start``, ``start + 1``, ... (``prepared``: ``prepare(facts)``)."""
+        name_words, other_words = prepared if prepared is not None else self.prepare(facts)
+        names = self._content(*self.splitter.number(name_words), self._name_weights)
+        others = self._content(*self.splitter.number(other_words), self._other_weights)
         mentioned = self._mentions(names[0], names[1])
         extra_docs: list[int] = []
         extra_terms: list[int] = []
@@ -177,10 +219,11 @@ class PostingsBuilder:
         terms = np.concatenate([names[0], others[0], np.array(extra_terms, dtype=np.int32)])
         weights = np.concatenate([names[2], others[2], np.array(extra_weights, dtype=np.float32)])
         self._lengths.append(np.bincount(docs, weights=weights, minlength=len(facts)))
-        # the summed weight of each (fact, term), in fact-major order as the postings need
-        keys, inverse = np.unique((docs.astype(np.int64) << 32) | terms, return_inverse=True)
+        # the summed weight of each (term, fact), term-major: the batches' runs then need only
+        # merging into the postings' order (term, then fact)
+        keys, inverse = np.unique((terms.astype(np.int64) << 32) | docs, return_inverse=True)
         tfs = np.bincount(inverse.ravel(), weights=weights, minlength=len(keys)).astype(np.float32)
-        self._parts.append(((keys >> 32).astype(np.int32) + start, (keys & 0xFFFFFFFF).astype(np.int32), tfs))
+        self._parts.append(((keys & 0xFFFFFFFF).astype(np.int32) + start, (keys >> 32).astype(np.int32), tfs))
 
     def _content(
         self, words: np.ndarray, text_of: np.ndarray, field_weights: np.ndarray
@@ -223,8 +266,8 @@ class PostingsBuilder:
         return found
 
     def finish(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-        """Facts, terms and summed weights (fact-major), the facts' lengths (total weight), and
-        how often each content word occurs."""
+        """Facts, terms and summed weights (term-major within each batch), the facts' lengths
+        (total weight), and how often each content word occurs."""
         if self._parts:
             docs, terms, tfs = (np.concatenate(x) for x in zip(*self._parts, strict=True))
         else:

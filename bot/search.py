@@ -20,6 +20,7 @@ import math
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -219,8 +220,18 @@ class SearchIndex:
         self._dated: list[tuple[tuple[int, int, int], int]] = []
         facts = list(pack.facts.values())
         builder = PostingsBuilder(FIELD_WEIGHTS, stem, self._phrases, self._add)
-        for start in range(0, len(facts), BATCH):
-            builder.add(facts[start : start + BATCH], start)
+        batches = [facts[start : start + BATCH] for start in range(0, len(facts), BATCH)]
+        if len(batches) <= 1:
+            for batch in batches:
+                builder.add(batch, 0)
+        else:  # the next batch's numpy work (which releases the GIL) overlaps this batch's
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-build") as pool:
+                pending = pool.submit(builder.prepare, batches[0])
+                for i, batch in enumerate(batches):
+                    prepared = pending.result()
+                    if i + 1 < len(batches):
+                        pending = pool.submit(builder.prepare, batches[i + 1])
+                    builder.add(batch, i * BATCH, prepared)
         n = len(facts)
         docs, tids, tfs, lengths, freq = builder.finish(n)
         self._surface_freq = freq

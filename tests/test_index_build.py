@@ -114,3 +114,23 @@ def test_word_counts_feed_the_typo_vocabulary(pack: KnowledgePack) -> None:
             counts.update(w for w in plain_words(text) if w not in NON_CONTENT)
     assert index._surface_freq == dict(counts)
     assert "tangier" in index.vocabulary
+
+
+def test_building_in_many_batches_gives_the_same_index(pack: KnowledgePack, monkeypatch) -> None:
+    """Batches are prepared in a worker thread while the previous one is added; the postings
+    (facts ascending in each term, weights) must be those of a build in one batch."""
+    import numpy as np
+
+    import bot.search
+
+    whole = SearchIndex(pack)
+    monkeypatch.setattr(bot.search, "BATCH", 7)
+    batched = SearchIndex(pack)
+    assert whole.postings.keys() == batched.postings.keys()
+    for term, (docs, weights) in whole.postings.items():
+        other_docs, other_weights = batched.postings[term]
+        assert np.all(np.diff(other_docs) > 0), term
+        np.testing.assert_array_equal(docs, other_docs)
+        np.testing.assert_allclose(weights, other_weights, rtol=1e-6)
+    assert [d.length for d in whole.docs] == pytest.approx([d.length for d in batched.docs])
+    assert whole._surface_freq == batched._surface_freq  # how often each word occurs, for typo repair
