@@ -110,6 +110,19 @@ def test_an_expression_meets_the_formal_word_of_a_fact(answerer: Answerer, pack:
         assert not (without.answered and without.best and without.best.fact.id == fact)
 
 
+def test_a_pack_adds_its_own_expressions(mini_pack_dir: Path) -> None:
+    """knowledge/phrases.txt: a topic's expressions, read as the words they mean."""
+    from bot.knowledge import load_pack
+
+    question = "who lifted the blockade of oldport"  # the pack's words: "broke the blockade"
+    before = SearchEngine.for_pack(load_pack(mini_pack_dir)).search(question)
+    (mini_pack_dir / "phrases.txt").write_text("lift the blockade = break\n")
+    after = SearchEngine.for_pack(load_pack(mini_pack_dir)).search(question)
+    assert after.query.expansions["lift"] == ("break",)
+    assert after.best is not None and after.best.fact.id == "siege-ends"
+    assert after.best.coverage > (before.best.coverage if before.best else 0.0)
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
