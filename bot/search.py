@@ -106,7 +106,7 @@ class _Doc:
     length: float
     entities: frozenset[str]
     position: int
-    short_texts: tuple[str, ...] | None = None  # see SearchIndex.short_texts
+    short_texts: tuple[tuple[str, frozenset[str]], ...] | None = None  # see SearchIndex.short_texts
 
 
 @dataclass(slots=True)
@@ -295,13 +295,15 @@ class SearchIndex:
             self._dated.append((fact.when.start, index))
         return tokens, weights
 
-    def short_texts(self, doc_index: int) -> tuple[str, ...]:
-        """A fact's title and sample questions without stop words, for fuzzy matching
-        (made on first use: only the few dozen candidates of a question ever need them)."""
+    def short_texts(self, doc_index: int) -> tuple[tuple[str, frozenset[str]], ...]:
+        """A fact's title and sample questions without stop words, each with its set of words,
+        for fuzzy matching (made on first use: only the few dozen candidates of a question ever
+        need them)."""
         doc = self.docs[doc_index]
         if doc.short_texts is None:
             fact = doc.fact
-            doc.short_texts = tuple(" ".join(_content_words(t)) for t in (fact.title, *fact.questions))
+            texts = (" ".join(_content_words(t)) for t in (fact.title, *fact.questions))
+            doc.short_texts = tuple((t, frozenset(t.split())) for t in texts)
         return doc.short_texts
 
     # -- statistics ------------------------------------------------------------------------
@@ -544,14 +546,18 @@ class SearchEngine:
 
     def _fuzzy(self, q_short: str, candidates: list[int]) -> list[float]:
         """Each candidate's best token-set similarity (0-1) between the question's content words
-        and its title and sample questions: one rapidfuzz call for all candidates."""
+        and those of its title and sample questions that share a word with them (a text sharing
+        none is only alike in letters: noise), in one rapidfuzz call for all candidates."""
         if not q_short or not candidates:
             return [0.0] * len(candidates)
+        q_words = set(q_short.split())
         texts: list[str] = []
         starts: list[int] = []
         for c in candidates:
             starts.append(len(texts))
-            texts += self.index.short_texts(c)
+            short = self.index.short_texts(c)
+            shared = [text for text, ws in short if not ws.isdisjoint(q_words)]
+            texts += shared or [short[0][0]]  # no text shares a word: the title alone
         scores = process.cdist([q_short], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
         return (np.maximum.reduceat(scores, starts) / 100).tolist()
 
