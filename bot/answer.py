@@ -24,6 +24,7 @@ _BEFORE = re.compile(
     re.IGNORECASE,
 )
 MAX_QUESTION = 500
+SUGGESTIONS = 3  # nearest topics offered when a question is declined
 PERSONAL_PRONOUNS = ("he", "him", "his", "she", "her", "hers")
 
 
@@ -176,7 +177,7 @@ class Answerer:
                 if prev is None:
                     return self._decline(shown, None, "That was the first part of the story I know.")
                 return self.reply_for_fact(shown, prev, score=1.0, followup="previous")
-        result = self.engine.search(question)
+        result = self.engine.search(question, limit=SUGGESTIONS)  # a reply shows no more hits
         if previous is not None and self._leans_on_context(result):
             entities = self._context_entities(previous, result, conversation)
             if not entities:
@@ -187,7 +188,7 @@ class Answerer:
                 if later is not None:
                     return self.reply_for_fact(shown, later, score=1.0, followup="context")
             ctx = Context(entities=entities, exclude=(previous.id,))
-            contextual = self.engine.search(question, context=ctx)
+            contextual = self.engine.search(question, context=ctx, limit=SUGGESTIONS)
             if contextual.answered or not result.answered:
                 result = contextual
                 if result.answered and result.best:
@@ -311,7 +312,7 @@ class Answerer:
     def _decline(self, question: str, result: SearchResult | None, message: str = "") -> Reply:
         suggestions: list[FactRef] = []
         if result is not None:
-            suggestions = [fact_ref(f) for f in self.engine.suggest(result)]
+            suggestions = [fact_ref(f) for f in self.engine.suggest(result, SUGGESTIONS)]
         if not message:
             if result is not None and result.reason == "empty":
                 message = f"Ask me anything about {self.topic}: people, places, battles or dates."
