@@ -100,13 +100,31 @@ class Params:
     min_confidence: float = 0.5
 
 
+@dataclass(frozen=True, slots=True)
+class ShortTexts:
+    texts: tuple[str, ...]  # the title, then the sample questions, content words only
+    where: dict[str, int]  # word -> bit i set if texts[i] holds it
+
+    def sharing(self, words: Iterable[str]) -> list[str]:
+        """The texts that hold at least one of these words."""
+        mask = 0
+        for w in words:
+            mask |= self.where.get(w, 0)
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(self.texts[low.bit_length() - 1])
+            mask ^= low
+        return out
+
+
 @dataclass(slots=True)
 class _Doc:
     fact: Fact
     length: float
     entities: frozenset[str]
     position: int
-    short_texts: tuple[tuple[str, frozenset[str]], ...] | None = None  # see SearchIndex.short_texts
+    short_texts: ShortTexts | None = None  # see SearchIndex.short_texts
 
 
 @dataclass(slots=True)
@@ -295,15 +313,18 @@ class SearchIndex:
             self._dated.append((fact.when.start, index))
         return tokens, weights
 
-    def short_texts(self, doc_index: int) -> tuple[tuple[str, frozenset[str]], ...]:
-        """A fact's title and sample questions without stop words, each with its set of words,
-        for fuzzy matching (made on first use: only the few dozen candidates of a question ever
-        need them)."""
+    def short_texts(self, doc_index: int) -> ShortTexts:
+        """A fact's title and sample questions without stop words, for fuzzy matching (made on
+        first use: only the few dozen candidates of a question ever need them)."""
         doc = self.docs[doc_index]
         if doc.short_texts is None:
             fact = doc.fact
-            texts = (" ".join(_content_words(t)) for t in (fact.title, *fact.questions))
-            doc.short_texts = tuple((t, frozenset(t.split())) for t in texts)
+            texts = tuple(" ".join(_content_words(t)) for t in (fact.title, *fact.questions))
+            where: dict[str, int] = defaultdict(int)
+            for i, text in enumerate(texts):
+                for w in text.split():
+                    where[w] |= 1 << i
+            doc.short_texts = ShortTexts(texts, dict(where))
         return doc.short_texts
 
     # -- statistics ------------------------------------------------------------------------
@@ -556,8 +577,7 @@ class SearchEngine:
         for c in candidates:
             starts.append(len(texts))
             short = self.index.short_texts(c)
-            shared = [text for text, ws in short if not ws.isdisjoint(q_words)]
-            texts += shared or [short[0][0]]  # no text shares a word: the title alone
+            texts += short.sharing(q_words) or short.texts[:1]  # none shares a word: the title
         scores = process.cdist([q_short], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
         return (np.maximum.reduceat(scores, starts) / 100).tolist()
 

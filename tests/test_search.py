@@ -123,6 +123,17 @@ def test_a_pack_adds_its_own_expressions(mini_pack_dir: Path) -> None:
     assert after.best.coverage > (before.best.coverage if before.best else 0.0)
 
 
+def test_fuzzy_matching_looks_only_at_texts_sharing_a_word(pack: KnowledgePack) -> None:
+    index = SearchIndex(pack)
+    pos = index.by_id["battle-of-the-nobles"]
+    short = index.short_texts(pos)
+    assert short.texts[0] == "battle nobles name"  # the title (its name), content words only
+    shared = short.sharing({"nobles", "unrelated"})
+    assert shared and all("nobles" in t.split() for t in shared)
+    assert len(shared) == sum("nobles" in t.split() for t in short.texts)
+    assert short.sharing({"pizza"}) == []
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
