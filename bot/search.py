@@ -74,6 +74,8 @@ NUMBER_WORDS = frozenset(
     # "how long ...?" may be answered by a span of time without a number ("for centuries")
     "decade decades century centuries generation generations".split()
 )
+AFTER_WORDS = frozenset({"after", "once", "following"})
+BEFORE_WORDS = frozenset({"before", "until"})
 # A matched word at least this common in English (wordfreq zipf) is not, alone, a reason to answer.
 GENERIC_ZIPF = 4.6
 
@@ -155,6 +157,9 @@ class Query:
     entity_only: bool = False
     # core stem -> more stems that count as meeting it (from expressions: "took over" = seize)
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # "after the battle of X" / "before X": the story position of that event's first fact
+    after: tuple[int, ...] = ()
+    before: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -449,7 +454,21 @@ class SearchEngine:
             corrections=corrections,
             kind=_question_kind(ws),
             expansions=expansions,
+            after=self._events_around(ws, AFTER_WORDS),
+            before=self._events_around(ws, BEFORE_WORDS),
         )
+
+    def _events_around(self, ws: list[str], markers: frozenset[str]) -> tuple[int, ...]:
+        """Story positions of the battles and events named just after "after" (or "before")."""
+        idx = self.index
+        found: list[int] = []
+        for i, w in enumerate(ws):
+            if w in markers:
+                for eid in idx.match_entities([stem(x) for x in ws[i + 1 : i + 7] if is_content(x)]):
+                    ent = idx.entities[eid]
+                    if ent.kind in ("battle", "event") and eid in idx.first_fact:
+                        found.append(idx.first_fact[eid])
+        return tuple(found)
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -613,6 +632,9 @@ class SearchEngine:
             bonus += 0.03
         elif query.kind == "howmany" and _has_quantity(fact):
             bonus += 0.05
+        # "what happened after Bagdoura": not the battle itself, nor what came before it
+        if any(doc.position <= p for p in query.after) or any(doc.position >= p for p in query.before):
+            bonus -= 0.1
         if query.entities:
             shared = len(query.entities & doc.entities)
             bonus += 0.05 * min(shared, 2)

@@ -134,6 +134,17 @@ def test_fuzzy_matching_looks_only_at_texts_sharing_a_word(pack: KnowledgePack) 
     assert short.sharing({"pizza"}) == []
 
 
+def test_after_a_battle_means_a_later_part_of_the_story(answerer: Answerer) -> None:
+    engine = answerer.engine
+    index = engine.index
+    battle = index.by_id["battle-of-the-nobles"]
+    result = engine.search("where did habib go after the battle of the nobles")
+    assert result.query.after and min(result.query.after) <= battle
+    assert result.answered and result.best is not None
+    assert index.by_id[result.best.fact.id] > battle  # not the battle itself, nor before it
+    assert not engine.search("where did habib go at the battle of the nobles").query.after
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
