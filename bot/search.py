@@ -126,6 +126,7 @@ class _Doc:
     length: float
     entities: frozenset[str]
     position: int
+    names_person: bool = False  # its `who` lists a person
     short_texts: ShortTexts | None = None  # see SearchIndex.short_texts
 
 
@@ -312,7 +313,8 @@ class SearchIndex:
             more, more_weights = self._entity_bag[eid]
             tokens += more
             weights += more_weights
-        self.docs.append(_Doc(fact=fact, length=0.0, entities=frozenset(entity_ids), position=index))
+        names_person = any(self.entities[e].kind == "person" for e in fact.who if e in self.entities)
+        self.docs.append(_Doc(fact, 0.0, frozenset(entity_ids), index, names_person=names_person))
         self.by_id[fact.id] = index
         if fact.when is not None:
             self._dated.append((fact.when.start, index))
@@ -628,7 +630,9 @@ class SearchEngine:
         # A fact that can give the kind of answer asked for ranks a little higher.
         if query.kind == "when" and _has_date(fact):
             bonus += 0.04
-        elif (query.kind == "who" and fact.who) or (query.kind == "where" and fact.where):
+        elif query.kind == "who" and doc.names_person:  # "who ...?" asks for someone
+            bonus += 0.05
+        elif query.kind == "where" and fact.where:
             bonus += 0.03
         elif query.kind == "howmany" and _has_quantity(fact):
             bonus += 0.05

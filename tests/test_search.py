@@ -145,6 +145,18 @@ def test_after_a_battle_means_a_later_part_of_the_story(answerer: Answerer) -> N
     assert not engine.search("where did habib go at the battle of the nobles").query.after
 
 
+def test_a_who_question_leans_to_facts_that_name_a_person(mini_pack_dir: Path) -> None:
+    from bot.knowledge import load_pack
+
+    engine = SearchEngine.for_pack(load_pack(mini_pack_dir))
+    docs = {d.fact.id: d for d in engine.index.docs}
+    assert docs["siege-begins"].names_person and not docs["siege-ends"].names_person  # Arlo
+    who, what = engine.parse("who was at the siege of oldport"), engine.parse("the siege of oldport")
+    gap_who = engine._bonus(who, docs["siege-begins"]) - engine._bonus(who, docs["siege-ends"])
+    gap_what = engine._bonus(what, docs["siege-begins"]) - engine._bonus(what, docs["siege-ends"])
+    assert gap_who > gap_what
+
+
 def test_off_topic_and_small_talk_are_declined(answerer: Answerer) -> None:
     for q in ("who was napoleon?", "best pizza in rome", "what's your name", "tell me a joke",
               "what is the weather like today", "asdfgh qwerty"):  # fmt: skip
