@@ -584,6 +584,8 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "no quantity", confidence)
         if query.kind == "when" and not _has_date(best.fact):
             return SearchResult(query, hits[:limit], False, "no date", confidence)
+        if not _tells_of_events_asked(query.words, best.fact):
+            return SearchResult(query, hits[:limit], False, "no such event", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
 
     def _fuzzy(self, q_short: str, candidates: list[int]) -> list[float]:
@@ -697,6 +699,32 @@ def _has_quantity(fact: Fact) -> bool:
 def _has_date(fact: Fact) -> bool:
     """Is the fact dated, or does its text name a year?"""
     return fact.when is not None or any(len(w) in (3, 4) and w.isdigit() for w in plain_words(fact.answer))
+
+
+def _life_events(path: Path) -> list[tuple[frozenset[str], frozenset[str]]]:
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        asked, sep, told = line.split("#", 1)[0].partition("|")
+        if sep:
+            events.append((frozenset(asked.split()), frozenset(told.split())))
+    return events
+
+
+LIFE_EVENTS = _life_events(Path(__file__).resolve().parent / "data" / "life_events.txt")
+
+
+@lru_cache(maxsize=4096)
+def _own_words(fact: Fact) -> frozenset[str]:
+    return frozenset(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
+
+
+def _tells_of_events_asked(ws: Sequence[str], fact: Fact) -> bool:
+    """A question about a birth or a death needs a fact that tells of one."""
+    asked = set(ws)
+    return all(
+        not (asked & question_words) or not _own_words(fact).isdisjoint(told)
+        for question_words, told in LIFE_EVENTS
+    )
 
 
 def _question_kind(ws: Iterable[str]) -> str | None:

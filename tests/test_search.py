@@ -77,6 +77,20 @@ def test_a_when_question_needs_a_dated_fact(answerer: Answerer) -> None:
     assert undated.best is not None and undated.best.fact.when is None
 
 
+def test_a_question_about_a_death_needs_a_fact_that_tells_of_one(answerer: Answerer) -> None:
+    engine = answerer.engine
+    # the source says Musa stayed near Tlemcen, nothing of his death: no guessing from his fact
+    unknown = engine.search("when did musa ibn abi khalid die")
+    assert not unknown.answered and unknown.reason == "no such event"
+    assert unknown.best is not None and unknown.best.fact.id == "musa-ibn-abi-khalid-loyal-captain"
+    for question, fact in [
+        ("when did oqasha die", "oqasha-executed"),
+        ("when did abd al-malik ibn qatan die", "ibn-qatan-tortured-to-death"),
+    ]:
+        told = engine.search(question)
+        assert told.answered and told.best is not None and told.best.fact.id == fact
+
+
 def test_fuzzy_matching_only_where_it_can_change_the_top_hits_gives_the_same_hits(
     answerer: Answerer, monkeypatch
 ) -> None:
