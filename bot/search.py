@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ from bot.analysis import (
     terms,
     words,
 )
+from bot.answer_types import has_date, has_quantity, question_kind, tells_of_events_asked
 from bot.index_build import BATCH, PostingsBuilder
 from bot.knowledge.models import Entity, Fact, KnowledgePack
 
@@ -65,15 +65,6 @@ ENTITY_TOKEN_WEIGHT = 2.0
 K1, B = 1.2, 0.75
 CANDIDATES = 40
 FUZZY_BATCH = 8  # candidates fuzzy-matched at a time (see SearchEngine.search)
-# "how many/much/old/long ...?" asks for a number ("how far" may ask for a place); a fact that
-# states none cannot answer it.
-QUANTITY_WORDS = frozenset({"many", "much", "old", "long"})
-NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "  # noqa: SIM905
-    "hundred hundreds thousand thousands million dozen dozens half "
-    # "how long ...?" may be answered by a span of time without a number ("for centuries")
-    "decade decades century centuries generation generations".split()
-)
 AFTER_WORDS = frozenset({"after", "once", "following"})
 BEFORE_WORDS = frozenset({"before", "until"})
 # A matched word at least this common in English (wordfreq zipf) is not, alone, a reason to answer.
@@ -454,7 +445,7 @@ class SearchEngine:
             entities=entities,
             dates=dates,
             corrections=corrections,
-            kind=_question_kind(ws),
+            kind=question_kind(ws),
             expansions=expansions,
             after=self._events_around(ws, AFTER_WORDS),
             before=self._events_around(ws, BEFORE_WORDS),
@@ -580,11 +571,11 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "not covered", confidence)
         if not self._specific_match(query, idx.by_id[best.fact.id], context):
             return SearchResult(query, hits[:limit], False, "too general", confidence)
-        if query.kind == "howmany" and not _has_quantity(best.fact):
+        if query.kind == "howmany" and not has_quantity(best.fact):
             return SearchResult(query, hits[:limit], False, "no quantity", confidence)
-        if query.kind == "when" and not _has_date(best.fact):
+        if query.kind == "when" and not has_date(best.fact):
             return SearchResult(query, hits[:limit], False, "no date", confidence)
-        if not _tells_of_events_asked(query.words, best.fact):
+        if not tells_of_events_asked(query.words, best.fact):
             return SearchResult(query, hits[:limit], False, "no such event", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
 
@@ -630,13 +621,13 @@ class SearchEngine:
             else:
                 bonus -= 0.15
         # A fact that can give the kind of answer asked for ranks a little higher.
-        if query.kind == "when" and _has_date(fact):
+        if query.kind == "when" and has_date(fact):
             bonus += 0.04
         elif query.kind == "who" and doc.names_person:  # "who ...?" asks for someone
             bonus += 0.05
         elif query.kind == "where" and fact.where:
             bonus += 0.03
-        elif query.kind == "howmany" and _has_quantity(fact):
+        elif query.kind == "howmany" and has_quantity(fact):
             bonus += 0.05
         # "what happened after Bagdoura": not the battle itself, nor what came before it
         if any(doc.position <= p for p in query.after) or any(doc.position >= p for p in query.before):
@@ -686,61 +677,6 @@ def _contains(sorted_docs: np.ndarray, cands: np.ndarray) -> np.ndarray:
         return np.zeros(len(cands), dtype=bool)
     pos = np.minimum(np.searchsorted(sorted_docs, cands), len(sorted_docs) - 1)
     return sorted_docs[pos] == cands
-
-
-@lru_cache(maxsize=4096)
-def _has_quantity(fact: Fact) -> bool:
-    """Does the fact state a number ("30,000", "two years", "a dozen")?"""
-    text = f"{fact.answer} {fact.excerpt or ''}"
-    return any(ch.isdigit() for ch in text) or not NUMBER_WORDS.isdisjoint(plain_words(text))
-
-
-@lru_cache(maxsize=4096)
-def _has_date(fact: Fact) -> bool:
-    """Is the fact dated, or does its text name a year?"""
-    return fact.when is not None or any(len(w) in (3, 4) and w.isdigit() for w in plain_words(fact.answer))
-
-
-def _life_events(path: Path) -> list[tuple[frozenset[str], frozenset[str]]]:
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        asked, sep, told = line.split("#", 1)[0].partition("|")
-        if sep:
-            events.append((frozenset(asked.split()), frozenset(told.split())))
-    return events
-
-
-LIFE_EVENTS = _life_events(Path(__file__).resolve().parent / "data" / "life_events.txt")
-
-
-@lru_cache(maxsize=4096)
-def _own_words(fact: Fact) -> frozenset[str]:
-    return frozenset(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
-
-
-def _tells_of_events_asked(ws: Sequence[str], fact: Fact) -> bool:
-    """A question about a birth or a death needs a fact that tells of one."""
-    asked = set(ws)
-    return all(
-        not (asked & question_words) or not _own_words(fact).isdisjoint(told)
-        for question_words, told in LIFE_EVENTS
-    )
-
-
-def _question_kind(ws: Iterable[str]) -> str | None:
-    ws = list(ws)
-    if "how" in ws and not QUANTITY_WORDS.isdisjoint(ws):
-        return "howmany"
-    for w in ws:
-        if w in ("who", "whom", "whose"):
-            return "who"
-        if w == "when" or FRAMING_WORDS.get(w) == "when":
-            return "when"
-        if w == "where":
-            return "where"
-        if w == "why":
-            return "why"
-    return None
 
 
 def has_pronoun(ws: Iterable[str]) -> bool:

@@ -1,0 +1,81 @@
+"""What kind of answer a question asks for, and whether a fact can give it.
+
+"when ...?" wants a date, "how many ...?" a number, "who ...?" someone; a question about a
+birth or a death wants a fact that tells of one. The search engine declines a best match that
+cannot give what was asked (and ranks facts that can a little higher). Topic-neutral.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from bot.analysis import DATA_DIR, FRAMING_WORDS, plain_words
+from bot.knowledge.models import Fact
+
+# "how many/much/old/long ...?" asks for a number ("how far" may ask for a place); a fact that
+# states none cannot answer it.
+QUANTITY_WORDS = frozenset({"many", "much", "old", "long"})
+NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "  # noqa: SIM905
+    "hundred hundreds thousand thousands million dozen dozens half "
+    # "how long ...?" may be answered by a span of time without a number ("for centuries")
+    "decade decades century centuries generation generations".split()
+)
+
+
+@lru_cache(maxsize=4096)
+def has_quantity(fact: Fact) -> bool:
+    """Does the fact state a number ("30,000", "two years", "a dozen")?"""
+    text = f"{fact.answer} {fact.excerpt or ''}"
+    return any(ch.isdigit() for ch in text) or not NUMBER_WORDS.isdisjoint(plain_words(text))
+
+
+@lru_cache(maxsize=4096)
+def has_date(fact: Fact) -> bool:
+    """Is the fact dated, or does its text name a year?"""
+    return fact.when is not None or any(len(w) in (3, 4) and w.isdigit() for w in plain_words(fact.answer))
+
+
+def _life_events(path: Path) -> list[tuple[frozenset[str], frozenset[str]]]:
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        asked, sep, told = line.split("#", 1)[0].partition("|")
+        if sep:
+            events.append((frozenset(asked.split()), frozenset(told.split())))
+    return events
+
+
+LIFE_EVENTS = _life_events(DATA_DIR / "life_events.txt")
+
+
+@lru_cache(maxsize=4096)
+def _own_words(fact: Fact) -> frozenset[str]:
+    return frozenset(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
+
+
+def tells_of_events_asked(ws: Sequence[str], fact: Fact) -> bool:
+    """A question about a birth or a death needs a fact that tells of one."""
+    asked = set(ws)
+    return all(
+        not (asked & question_words) or not _own_words(fact).isdisjoint(told)
+        for question_words, told in LIFE_EVENTS
+    )
+
+
+def question_kind(ws: Iterable[str]) -> str | None:
+    """who / when / where / why / howmany, or None: the kind of answer the words ask for."""
+    ws = list(ws)
+    if "how" in ws and not QUANTITY_WORDS.isdisjoint(ws):
+        return "howmany"
+    for w in ws:
+        if w in ("who", "whom", "whose"):
+            return "who"
+        if w == "when" or FRAMING_WORDS.get(w) == "when":
+            return "when"
+        if w == "where":
+            return "where"
+        if w == "why":
+            return "why"
+    return None

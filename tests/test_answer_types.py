@@ -1,0 +1,64 @@
+"""Answer types: "how many" needs a number, "when" a date, a death a fact that tells of one."""
+
+from bot.analysis import words
+from bot.answer import Answerer
+from bot.answer_types import has_quantity, question_kind, tells_of_events_asked
+from bot.knowledge import KnowledgePack
+
+
+def test_the_kind_of_answer_a_question_asks_for() -> None:
+    assert question_kind(words("Who led the revolt?")) == "who"
+    assert question_kind(words("wen did it start")) == "when"  # chat spelling of "when"
+    assert question_kind(words("what year did Tangier fall")) == "when"  # "year" frames a date
+    assert question_kind(words("how many men did Kulthum have")) == "howmany"
+    assert question_kind(words("how long did the frontier last")) == "howmany"
+    assert question_kind(words("where is Bagdoura")) == "where"
+    assert question_kind(words("how did the revolt spread")) is None
+
+
+def test_quantities_and_events_in_a_facts_own_text(pack: KnowledgePack) -> None:
+    army = pack.facts["kulthum-syrian-army-size"]
+    assert has_quantity(army)  # "30,000"
+    assert has_quantity(pack.facts["duero-frontier-lasts-centuries"])  # "centuries", no digit
+    executed = pack.facts["oqasha-executed"]
+    assert tells_of_events_asked(words("when did oqasha die"), executed)
+    assert not tells_of_events_asked(words("when was oqasha born"), executed)
+    assert tells_of_events_asked(words("where was oqasha defeated"), executed)  # no life event asked
+
+
+def test_a_how_many_question_needs_a_fact_that_states_a_number(answerer: Answerer) -> None:
+    engine = answerer.engine
+    counted = engine.search("how many soldiers did kulthum bring from syria")
+    assert counted.answered and counted.best is not None
+    assert any(ch.isdigit() for ch in counted.best.fact.answer)
+    # the fact about the taxes matches every word, but says nothing of how much
+    uncounted = engine.search("how much tribute did ubayd allah demand")
+    assert not uncounted.answered and uncounted.reason == "no quantity"
+    assert uncounted.best is not None and uncounted.best.fact.id == "ubayd-allah-resumes-taxes"
+    # "how long" is answered by a span of time too, with or without a number ("for centuries")
+    lasting = engine.search("how long did the no man's land along the duero last")
+    assert lasting.answered and lasting.best is not None
+    assert lasting.best.fact.id == "duero-frontier-lasts-centuries"
+    assert not any(ch.isdigit() for ch in lasting.best.fact.answer)
+
+
+def test_a_when_question_needs_a_dated_fact(answerer: Answerer) -> None:
+    engine = answerer.engine
+    assert engine.search("were berber converts treated as second class muslims").answered
+    undated = engine.search("when were berber converts treated as second class muslims")
+    assert not undated.answered and undated.reason == "no date"
+    assert undated.best is not None and undated.best.fact.when is None
+
+
+def test_a_question_about_a_death_needs_a_fact_that_tells_of_one(answerer: Answerer) -> None:
+    engine = answerer.engine
+    # the source says Musa stayed near Tlemcen, nothing of his death: no guessing from his fact
+    unknown = engine.search("when did musa ibn abi khalid die")
+    assert not unknown.answered and unknown.reason == "no such event"
+    assert unknown.best is not None and unknown.best.fact.id == "musa-ibn-abi-khalid-loyal-captain"
+    for question, fact in [
+        ("when did oqasha die", "oqasha-executed"),
+        ("when did abd al-malik ibn qatan die", "ibn-qatan-tortured-to-death"),
+    ]:
+        told = engine.search(question)
+        assert told.answered and told.best is not None and told.best.fact.id == fact
