@@ -48,6 +48,7 @@ def _life_events(path: Path) -> list[tuple[frozenset[str], frozenset[str]]]:
 
 
 LIFE_EVENTS = _life_events(DATA_DIR / "life_events.txt")
+PARTICLES = frozenset({"down", "out", "away", "off", "up", "of", "from"})  # "died down", "born of"
 
 
 @lru_cache(maxsize=4096)
@@ -57,7 +58,7 @@ def _own_words(fact: Fact) -> frozenset[str]:
 
 def tells_of_events_asked(ws: Sequence[str], fact: Fact) -> bool:
     """A question about a birth or a death needs a fact that tells of one."""
-    asked = set(ws)
+    asked = {w for w, after in zip(ws, [*ws[1:], ""], strict=True) if after not in PARTICLES}
     return all(
         not (asked & question_words) or not _own_words(fact).isdisjoint(told)
         for question_words, told in LIFE_EVENTS

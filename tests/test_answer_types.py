@@ -24,6 +24,14 @@ def test_quantities_and_events_in_a_facts_own_text(pack: KnowledgePack) -> None:
     assert tells_of_events_asked(words("when did oqasha die"), executed)
     assert not tells_of_events_asked(words("when was oqasha born"), executed)
     assert tells_of_events_asked(words("where was oqasha defeated"), executed)  # no life event asked
+    # a fact that tells of no death or birth
+    quiet = pack.facts["musa-ibn-abi-khalid-loyal-captain"]
+    assert not tells_of_events_asked(words("when did musa die"), quiet)
+    assert not tells_of_events_asked(words("where was musa born?"), quiet)
+    # describing, not asking: an adjective, a noun, a verb with a particle
+    assert tells_of_events_asked(words("what did the dead governor's captain do"), quiet)
+    assert tells_of_events_asked(words("was a state born out of the uprising"), quiet)
+    assert tells_of_events_asked(words("what happened once the fighting died down"), quiet)
 
 
 def test_a_how_many_question_needs_a_fact_that_states_a_number(answerer: Answerer) -> None:
