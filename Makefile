@@ -38,6 +38,7 @@ validate: $(STAMP)
 
 bench: $(DEVSTAMP)
 	$(PY) benchmarks/accuracy.py
+	$(PY) benchmarks/heldout.py
 	$(PY) benchmarks/latency.py
 	$(PY) benchmarks/discord_load.py
 	$(PY) benchmarks/storage.py
