@@ -7,8 +7,10 @@ cannot give what was asked (and ranks facts that can a little higher). Topic-neu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from bot.analysis import DATA_DIR, FRAMING_WORDS, plain_words
@@ -20,16 +22,39 @@ QUANTITY_WORDS = frozenset({"many", "much", "old", "long"})
 NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "  # noqa: SIM905
     "hundred hundreds thousand thousands million dozen dozens half "
+    "second third fourth fifth sixth seventh eighth ninth tenth "  # "the third army" counts too
     # "how long ...?" may be answered by a span of time without a number ("for centuries")
     "decade decades century centuries generation generations".split()
 )
 
 
-@lru_cache(maxsize=4096)
-def has_quantity(fact: Fact) -> bool:
-    """Does the fact state a number ("30,000", "two years", "a dozen")?"""
+_NUMBER = re.compile(r"\d[\d,]*")
+
+
+@lru_cache(maxsize=8192)
+def has_quantity(fact: Fact, *, years_count: bool = True) -> bool:
+    """Does the fact state a number ("30,000", "two years", "a dozen")? A bare number of three or
+    four digits in a history text is a year ("in 741"): it tells how long something lasted,
+    but not how many horses there were, so ``years_count=False`` passes over it."""
     text = f"{fact.answer} {fact.excerpt or ''}"
-    return any(ch.isdigit() for ch in text) or not NUMBER_WORDS.isdisjoint(plain_words(text))
+    for match in _NUMBER.finditer(text):
+        number = match.group().rstrip(",")
+        if years_count or "," in number or not 3 <= len(number) <= 4:
+            return True
+    return not NUMBER_WORDS.isdisjoint(plain_words(text))
+
+
+TIME_UNITS = frozenset(
+    "day days week weeks month months year years decade decades century centuries "  # noqa: SIM905
+    "generation generations".split()
+)
+
+
+def asks_a_count(ws: Sequence[str]) -> bool:
+    """ "how many men / how much tribute / how old", not a span of time ("how long", "how many
+    years": dates may answer those) nor an extent ("how much of Morocco")."""
+    after = dict(pairwise(ws))
+    return "long" not in ws and TIME_UNITS.isdisjoint(ws) and after.get("much") != "of"
 
 
 @lru_cache(maxsize=4096)

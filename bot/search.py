@@ -44,7 +44,7 @@ from bot.analysis import (
     terms,
     words,
 )
-from bot.answer_types import has_date, has_quantity, question_kind, tells_of_events_asked
+from bot.answer_types import asks_a_count, has_date, has_quantity, question_kind, tells_of_events_asked
 from bot.index_build import BATCH, PostingsBuilder
 from bot.knowledge.models import Entity, Fact, KnowledgePack
 
@@ -571,7 +571,7 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "not covered", confidence)
         if not self._specific_match(query, idx.by_id[best.fact.id], context):
             return SearchResult(query, hits[:limit], False, "too general", confidence)
-        if query.kind == "howmany" and not has_quantity(best.fact):
+        if query.kind == "howmany" and not has_quantity(best.fact, years_count=not asks_a_count(query.words)):
             return SearchResult(query, hits[:limit], False, "no quantity", confidence)
         if query.kind == "when" and not has_date(best.fact):
             return SearchResult(query, hits[:limit], False, "no date", confidence)
@@ -627,7 +627,7 @@ class SearchEngine:
             bonus += 0.05
         elif query.kind == "where" and fact.where:
             bonus += 0.03
-        elif query.kind == "howmany" and has_quantity(fact):
+        elif query.kind == "howmany" and has_quantity(fact, years_count=not asks_a_count(query.words)):
             bonus += 0.05
         # "what happened after Bagdoura": not the battle itself, nor what came before it
         if any(doc.position <= p for p in query.after) or any(doc.position >= p for p in query.before):

@@ -2,7 +2,7 @@
 
 from bot.analysis import words
 from bot.answer import Answerer
-from bot.answer_types import has_quantity, question_kind, tells_of_events_asked
+from bot.answer_types import asks_a_count, has_quantity, question_kind, tells_of_events_asked
 from bot.knowledge import KnowledgePack
 
 
@@ -20,6 +20,14 @@ def test_quantities_and_events_in_a_facts_own_text(pack: KnowledgePack) -> None:
     army = pack.facts["kulthum-syrian-army-size"]
     assert has_quantity(army)  # "30,000"
     assert has_quantity(pack.facts["duero-frontier-lasts-centuries"])  # "centuries", no digit
+    # a year is a quantity of time, not a count: "how many horses" is not answered by "in 741"
+    dated_only = pack.facts["syrian-cavalry-reaches-kairouan"]  # "... in the summer of 741"
+    assert has_quantity(dated_only) and not has_quantity(dated_only, years_count=False)
+    assert has_quantity(army, years_count=False)
+    assert asks_a_count(words("how many horses did balj have"))
+    assert not asks_a_count(words("how many years did the syrians stay"))
+    assert not asks_a_count(words("how long did the siege last"))
+    assert not asks_a_count(words("how much of morocco did the rebels take"))
     executed = pack.facts["oqasha-executed"]
     assert tells_of_events_asked(words("when did oqasha die"), executed)
     assert not tells_of_events_asked(words("when was oqasha born"), executed)
