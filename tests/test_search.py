@@ -165,4 +165,4 @@ def test_eval_set_accuracy_stays_above_floor(answerer: Answerer) -> None:
             rejected += got is None
     assert answerable >= 150 and offtopic >= 40
     assert right / answerable >= 0.85
-    assert rejected / offtopic >= 0.80
+    assert rejected / offtopic >= 0.85
