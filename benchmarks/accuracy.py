@@ -1,17 +1,19 @@
 """Accuracy of Tarikh's engine against two baselines, on benchmarks/questions.yaml, in one run.
 
-    python benchmarks/accuracy.py [--questions FILE] [--knowledge DIR] [--misses]
+    python benchmarks/accuracy.py [--questions FILE] [--knowledge DIR] [--misses] [--typo-seeds N]
 
 Metrics (answerable questions): top-1 (the answer given is a right fact; an abstention counts
 as a miss), top-3 and MRR@10 over the ranking; off-topic rejection = share of unanswerable
 questions the system declines. Baselines have no abstention of their own, so each is given the
 score threshold that maximises its balanced accuracy on this very set (an oracle: generous to
-the baselines).
+the baselines). Then a robustness check: every answerable question again with one more random
+typo in one of its content words (N seeded rounds), Tarikh against BM25.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import sys
 import time
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from rank_bm25 import BM25Okapi  # noqa: E402
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 
+from bot.analysis import is_content  # noqa: E402
 from bot.answer import Answerer  # noqa: E402
 from bot.knowledge import Fact, load_pack  # noqa: E402
 
@@ -141,6 +144,48 @@ def run_baseline_bm25(facts: list[Fact], items: list[Item]) -> tuple[list[Outcom
     return with_oracle_threshold(items, scored), elapsed / len(items) * 1000
 
 
+def add_typo(question: str, rng: random.Random) -> str:
+    """The question with one random slip (swap, drop, double or replace a letter) in one of its
+    longer content words: a robustness check that no one tuned the engine for."""
+    ws = question.split()
+    spots = [i for i, w in enumerate(ws) if w.isalpha() and len(w) >= 5 and is_content(w.lower())]
+    if not spots:
+        return question
+    i = rng.choice(spots)
+    w = ws[i]
+    j = rng.randrange(1, len(w) - 1)
+    op = rng.choice(("swap", "drop", "double", "replace"))
+    if op == "swap":
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    elif op == "drop":
+        w = w[:j] + w[j + 1 :]
+    elif op == "double":
+        w = w[:j] + w[j] + w[j:]
+    else:
+        w = w[:j] + rng.choice("aeiourstnl") + w[j + 1 :]
+    return " ".join([*ws[:i], w, *ws[i + 1 :]])
+
+
+def typo_robustness(answerer: Answerer, facts: list[Fact], items: list[Item], seeds: int) -> None:
+    answerable = [it for it in items if it.answers]
+    bm25 = BM25Okapi([tokens(fact_text(f)) for f in facts])
+    ids = [f.id for f in facts]
+    tarikh = ranked = total = 0
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        for it in answerable:
+            q = add_typo(it.q, rng)
+            total += 1
+            result = answerer.engine.search(q, limit=3)
+            tarikh += result.answered and result.best is not None and result.best.fact.id in it.answers
+            scores = bm25.get_scores(tokens(q))
+            ranked += ids[max(range(len(ids)), key=lambda i: scores[i])] in it.answers
+    print(
+        f"\nWith one more random typo a question ({seeds} seeds x {len(answerable)} answerable = {total}):"
+        f" Tarikh top-1 {tarikh / total:.1%}; BM25 best-ranked (never abstaining) {ranked / total:.1%}"
+    )
+
+
 def run_tarikh(answerer: Answerer, items: list[Item]) -> tuple[list[Outcome], float]:
     outs = []
     start = time.perf_counter()
@@ -159,6 +204,7 @@ def main() -> int:
     ap.add_argument("--questions", type=Path, default=ROOT / "benchmarks" / "questions.yaml")
     ap.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
     ap.add_argument("--misses", action="store_true", help="list the questions Tarikh gets wrong")
+    ap.add_argument("--typo-seeds", type=int, default=10, help="rounds of the extra-typo check (0: skip)")
     args = ap.parse_args()
 
     pack = load_pack(args.knowledge)
@@ -199,6 +245,9 @@ def main() -> int:
             it, out = items[i], outs[i]
             ok += (out.answered and out.top in it.answers) if it.answers else (not out.answered)
         print(f"| {kind} | {len(idxs)} | {ok / len(idxs):.0%} |")
+
+    if args.typo_seeds:
+        typo_robustness(answerer, facts, items, args.typo_seeds)
 
     if args.misses:
         print("\nMisses:")

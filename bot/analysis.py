@@ -304,7 +304,7 @@ class Vocabulary:
         if not candidates:
             return None
         max_edits = 1 if len(word) <= 5 else 2 if len(word) <= 9 else 3
-        found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=8)
+        found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=32)
         if not found:
             return None
         nearest = min(d for _, d, _ in found)
@@ -312,9 +312,10 @@ class Vocabulary:
             return None  # a real if rare word ("saladin") is not two slips away from another one
         tied = [w for w, d, _ in found if d == nearest]
         # Ties: the same letters in another order first ("seige" -> "siege", not "seize"), then
-        # the longest shared beginning, then the word the knowledge uses most.
+        # the word the knowledge uses most ("burber" -> "berber", not "burner"), then the
+        # longest shared beginning.
         return max(
-            tied, key=lambda w: (-_letter_difference(w, word), _common_prefix(w, word), self._freq.get(w, 0))
+            tied, key=lambda w: (-_letter_difference(w, word), self._freq.get(w, 0), _common_prefix(w, word))
         )
 
 

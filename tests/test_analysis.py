@@ -23,6 +23,8 @@ def test_typo_repair_fixes_rare_words_only(answerer) -> None:
     # a rare but real word is not two edits from a knowledge word ("saladin" is not "slain")
     assert vocab.repair("saladin") is None
     assert vocab.repair("tangeir") == "tangier"  # ... while a made-up spelling may be
+    # equally close words: the one the knowledge uses most, not the longest shared beginning
+    assert vocab.repair("burber") == "berber"
 
 
 def test_dates_in_questions() -> None:
