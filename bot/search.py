@@ -474,12 +474,9 @@ class SearchEngine:
                 scores[p[0]] += np.float32(qw * idx.idf(term)) * p[1]
         return scores
 
-    def coverage(self, query: Query, doc_index: int, context: Context | None = None) -> float:
-        """IDF-weighted share of the question's content that this fact speaks to."""
-        return float(self._coverage(query, context, np.array([doc_index], dtype=np.int64))[0])
-
     def _coverage(self, query: Query, context: Context | None, cands: np.ndarray) -> np.ndarray:
-        """The coverage of each candidate fact (ascending fact numbers). Membership is a binary
+        """The coverage of each candidate fact (ascending fact numbers): the IDF-weighted share of
+        the question's content that it speaks to. Membership is a binary
         search in each term's sorted postings: the cost grows with the candidates, not with
         how many facts hold a common word."""
         idx = self.index
