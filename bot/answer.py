@@ -251,6 +251,7 @@ class Answerer:
         first = self.engine.index.first_fact
         suggestions = [fact_ref(self.engine.index.docs[first[e]].fact) for e in people[:3] if e in first]
         reply = self._decline(shown, None, message)
+        reply.title = "Who do you mean?"
         reply.suggestions = suggestions
         return reply
 

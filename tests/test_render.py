@@ -280,6 +280,18 @@ def test_reply_embed_for_a_decline() -> None:
     assert not nothing.footer.text
 
 
+def test_a_question_back_renders_under_its_own_heading(answerer: Answerer) -> None:
+    from bot.answer import Conversation
+
+    conv = Conversation()
+    answerer.ask("what was the battle of bagdoura", conv)
+    reply = answerer.ask("when did he die?", conv)
+    embed = reply_embed(reply)
+    assert embed.title == "Who do you mean?" and embed.colour == DECLINE
+    assert embed.description is not None and embed.description.startswith("Who do you mean by “he”?")
+    assert "**Did you mean:**" in embed.description
+
+
 def test_real_replies_render_within_limits(answerer: Answerer) -> None:
     for question in ["who started the berber revolt?", "what's the best pizza in naples?", "x" * 500]:
         embed = reply_embed(answerer.ask(question))

@@ -62,7 +62,8 @@ def decline_embed(reply: Reply) -> discord.Embed:
     desc = reply.message
     if reply.suggestions:
         desc += "\n\n**Did you mean:**\n" + "\n".join(f"• {s.title}" for s in reply.suggestions)
-    embed = discord.Embed(title="Not in my sources", description=desc, colour=DECLINE)
+    # a declined reply may carry its own heading ("Who do you mean?"); most are not found
+    embed = discord.Embed(title=reply.title or "Not in my sources", description=desc, colour=DECLINE)
     if reply.question:
         embed.set_footer(text=clip(f"Asked: {reply.question}", 300))
     return fit_embed(embed)
