@@ -516,6 +516,21 @@ def assert_reasons(exc: CurationError) -> None:
     assert all(isinstance(p, str) and p.strip() for p in exc.problems), exc.problems
 
 
+def attempt(fuzz: FuzzEnv, call: Coroutine[Any, Any, Any], what: str) -> tuple[Any, CurationError | None]:
+    """One curator call: (its result, None), or (None, the refusal), which must give its reasons
+    and leave the store as it was."""
+    before = fuzz.rows()
+    try:
+        result = fuzz.run(call)
+    except CurationError as exc:
+        event("refused")
+        assert_reasons(exc)
+        assert fuzz.rows() == before, f"a refused {what} stored something"
+        return None, exc
+    event("stored")
+    return result, None
+
+
 def over_limits(cleaned: dict[str, Any]) -> list[str]:
     """The fields of a cleaned submission that break a size limit."""
     over = [
@@ -558,16 +573,11 @@ def test_fuzzed_modal_add(fuzz: FuzzEnv, data: st.DataObject) -> None:
     for key in over:
         event(f"over the {key} limit")
     before = fuzz.rows()
-    try:
-        v = fuzz.run(fuzz.curator.add(GUILD, fields, author_id=7, author_name="fuzzer"))
-    except CurationError as exc:
-        event("refused")
-        assert_reasons(exc)
-        assert fuzz.rows() == before, "a refused add stored something"
-        if not any("already exists" in p for p in exc.problems):
-            assert all(limit_reported(k, exc.problems) for k in over), (over, exc.problems)
+    v, refused = attempt(fuzz, fuzz.curator.add(GUILD, fields, author_id=7, author_name="fuzzer"), "add")
+    if refused is not None:
+        if not any("already exists" in p for p in refused.problems):
+            assert all(limit_reported(k, refused.problems) for k in over), (over, refused.problems)
         return
-    event("stored")
     assert not over, f"stored a fact over the limits: {over}"
     assert fuzz.rows() == (before[0] + 1, before[1] + 1)
     [stored] = fuzz.run(fuzz.curator.history(GUILD, v.fact_id))
@@ -585,17 +595,13 @@ def test_fuzzed_modal_edit(fuzz: FuzzEnv, data: st.DataObject) -> None:
         event(f"over the {key} limit")
     before_rows = fuzz.rows()
     before = fuzz.run(fuzz.curator.fact_data(GUILD, target))
-    try:
-        v = fuzz.run(fuzz.curator.edit(GUILD, target, fields, author_id=7, author_name="fuzzer"))
-    except CurationError as exc:
-        event("refused")
-        assert_reasons(exc)
-        assert fuzz.rows() == before_rows, "a refused edit stored something"
+    edit = fuzz.curator.edit(GUILD, target, fields, author_id=7, author_name="fuzzer")
+    v, refused = attempt(fuzz, edit, "edit")
+    if refused is not None:
         assert fuzz.run(fuzz.curator.fact_data(GUILD, target)) == before
         if before is not None:
-            assert all(limit_reported(k, exc.problems) for k in over), (over, exc.problems)
+            assert all(limit_reported(k, refused.problems) for k in over), (over, refused.problems)
         return
-    event("stored")
     assert before is not None and target != "no-such-fact"
     assert not over, f"stored a fact over the limits: {over}"
     assert fuzz.rows() == (before_rows[0] + 1, before_rows[1] + 1)
@@ -711,17 +717,14 @@ def test_fuzzed_import_is_all_or_nothing(fuzz: FuzzEnv, text: str, oversize: int
         assert len(text.encode()) > MAX_IMPORT_BYTES
     guild = next(fuzz.guilds)
     before = fuzz.rows()
-    try:
-        written = fuzz.run(fuzz.curator.import_yaml(guild, text, author_id=7, author_name="fuzzer"))
-    except CurationError as exc:
-        event("refused")
-        assert_reasons(exc)
-        assert fuzz.rows() == before, "a refused import stored something"
+    written, refused = attempt(
+        fuzz, fuzz.curator.import_yaml(guild, text, author_id=7, author_name="fuzzer"), "import"
+    )
+    if refused is not None:
         assert fuzz.run(fuzz.curator.current(guild)) == {}
         if oversize:
-            assert exc.problems == [f"import.yaml: the file is larger than {MAX_IMPORT_BYTES // 1024} KB"]
+            assert refused.problems == [f"import.yaml: the file is larger than {MAX_IMPORT_BYTES // 1024} KB"]
         return
-    event("stored")
     assert not oversize
     assert fuzz.rows() == (before[0] + len(written), before[1] + len(written))
     items = yaml.safe_load(text)["facts"]
