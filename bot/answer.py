@@ -140,12 +140,14 @@ class Answerer:
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Reply:
         started = time.perf_counter()
-        reply = self._ask(question[: MAX_QUESTION * 4], conversation)
+        reply, asked_about = self._ask(question[: MAX_QUESTION * 4], conversation)
         reply.latency_ms = (time.perf_counter() - started) * 1000
         if conversation is not None and reply.answered:
             conversation.fact_id = reply.fact_id
             conversation.updated = time.monotonic()
-            named = [e for e in self.engine.parse(question).entities if self._entity_kind(e) == "person"]
+            if asked_about is None:  # answered without a search ("what happened next?")
+                asked_about = self.engine.parse(question).entities
+            named = [e for e in asked_about if self._entity_kind(e) == "person"]
             if named:
                 conversation.people = tuple(sorted(named))
             elif reply.followup is None:  # a new subject: "he" is now someone in this answer
@@ -163,47 +165,51 @@ class Answerer:
             conversation.fact_id, conversation.updated = fact.id, time.monotonic()
         return reply
 
-    def _ask(self, question: str, conversation: Conversation | None) -> Reply:
+    def _ask(self, question: str, conversation: Conversation | None) -> tuple[Reply, set[str] | None]:
+        """The reply, and the entities the question names (None when no search was needed)."""
         shown = " ".join(question.split())[:MAX_QUESTION]
         previous = self.pack.facts.get(conversation.fact_id or "") if conversation else None
         if previous is not None:
             if _NEXT.match(question):
                 _, nxt = self.engine.neighbours(previous.id)
                 if nxt is None:
-                    return self._decline(shown, None, "That was the last part of the story I know.")
-                return self.reply_for_fact(shown, nxt, score=1.0, followup="next")
+                    return self._decline(shown, None, "That was the last part of the story I know."), None
+                return self.reply_for_fact(shown, nxt, score=1.0, followup="next"), None
             if _BEFORE.match(question):
                 prev, _ = self.engine.neighbours(previous.id)
                 if prev is None:
-                    return self._decline(shown, None, "That was the first part of the story I know.")
-                return self.reply_for_fact(shown, prev, score=1.0, followup="previous")
+                    return self._decline(shown, None, "That was the first part of the story I know."), None
+                return self.reply_for_fact(shown, prev, score=1.0, followup="previous"), None
         result = self.engine.search(question, limit=SUGGESTIONS)  # a reply shows no more hits
+        named = result.query.entities
         if previous is not None and self._leans_on_context(result):
             entities = self._context_entities(previous, result, conversation)
             if not entities:
-                return self._who_do_you_mean(shown, previous, result)
+                return self._who_do_you_mean(shown, previous, result), named
             if not result.query.core and not result.query.dates:
                 # "what happened to him?": the next part of the story about the same people
                 later = self._next_about(previous, entities)
                 if later is not None:
-                    return self.reply_for_fact(shown, later, score=1.0, followup="context")
+                    return self.reply_for_fact(shown, later, score=1.0, followup="context"), named
             ctx = Context(entities=entities, exclude=(previous.id,))
             contextual = self.engine.search(question, context=ctx, limit=SUGGESTIONS)
             if contextual.answered or not result.answered:
                 result = contextual
                 if result.answered and result.best:
-                    return self.reply_for_fact(
+                    reply = self.reply_for_fact(
                         shown,
                         result.best.fact,
                         score=result.best.score,
                         followup="context",
                         corrections=result.query.corrections,
                     )
+                    return reply, named
         if result.answered and result.best:
-            return self.reply_for_fact(
+            reply = self.reply_for_fact(
                 shown, result.best.fact, score=result.best.score, corrections=result.query.corrections
             )
-        return self._decline(shown, result)
+            return reply, named
+        return self._decline(shown, result), named
 
     def _next_about(self, previous: Fact, entities: tuple[str, ...]) -> Fact | None:
         facts = list(self.pack.facts.values())
