@@ -7,7 +7,9 @@ processes) implements the same interface. No SQL lives outside this package.
 from __future__ import annotations
 
 import abc
+import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,9 +82,25 @@ class FactVersion:
     ts: float
     note: str = ""
 
+    COLUMNS = "guild_id, fact_id, version, action, data, author_id, author_name, ts, note"
+
     @property
     def removed(self) -> bool:
         return self.data is None
+
+    def row(self) -> tuple[Any, ...]:
+        """The values of COLUMNS, the fact's fields as JSON text."""
+        data = json.dumps(self.data, ensure_ascii=False) if self.data is not None else None
+        return (self.guild_id, self.fact_id, self.version, self.action, data, self.author_id,
+                self.author_name, self.ts, self.note)  # fmt: skip
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> FactVersion:
+        """A version from the values of COLUMNS, in order (extra columns after them are ignored)."""
+        guild_id, fact_id, version, action, data, author_id, author_name, ts, note = tuple(row)[:9]
+        fields = json.loads(data) if data is not None else None
+        return cls(int(guild_id), fact_id, int(version), action, fields, author_id, author_name, float(ts),
+                   note)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,17 @@ class FactChange:
     data: dict[str, object] | None
     expected_version: int | None = None  # refuse if someone else changed it meanwhile
     note: str = ""
+
+    def on_top_of(
+        self, current: int, guild_id: int, author_id: int | None, author_name: str, ts: float
+    ) -> FactVersion:
+        """The version this change writes over the fact's latest version number ``current``
+        (0: none yet); VersionConflict if the change was made against another one."""
+        if self.expected_version is not None and self.expected_version != current:
+            raise VersionConflict(self.fact_id, self.expected_version, current)
+        return FactVersion(
+            guild_id, self.fact_id, current + 1, self.action, self.data, author_id, author_name, ts, self.note
+        )
 
 
 class VersionConflict(Exception):

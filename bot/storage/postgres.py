@@ -6,7 +6,6 @@ same columns, types widened where PostgreSQL needs it: Discord ids are BIGINT).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -20,7 +19,6 @@ from bot.storage.base import (
     QuestionCount,
     Stats,
     Storage,
-    VersionConflict,
 )
 
 log = logging.getLogger(__name__)
@@ -83,8 +81,6 @@ MIGRATIONS: list[str] = [
     );
     """,
 ]
-
-_COLUMNS = "guild_id, fact_id, version, action, data, author_id, author_name, ts, note"
 
 
 class PostgresStorage(Storage):
@@ -234,59 +230,23 @@ class PostgresStorage(Storage):
                         change.fact_id,
                     )
                 )
-                if change.expected_version is not None and change.expected_version != current:
-                    raise VersionConflict(change.fact_id, change.expected_version, current)
-                version = current + 1
-                data = json.dumps(change.data, ensure_ascii=False) if change.data is not None else None
+                version = change.on_top_of(current, guild_id, author_id, author_name, now)
                 await con.execute(
-                    "INSERT INTO fact_versions (guild_id, fact_id, version, action, data, author_id,"
-                    " author_name, ts, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    guild_id,
-                    change.fact_id,
-                    version,
-                    change.action,
-                    data,
-                    author_id,
-                    author_name,
-                    now,
-                    change.note,
+                    f"INSERT INTO fact_versions ({FactVersion.COLUMNS})"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    *version.row(),
                 )
-                written.append(
-                    FactVersion(
-                        guild_id,
-                        change.fact_id,
-                        version,
-                        change.action,
-                        change.data,
-                        author_id,
-                        author_name,
-                        now,
-                        change.note,
-                    )
-                )
+                written.append(version)
         return written
-
-    @staticmethod
-    def _version(row: Any) -> FactVersion:
-        return FactVersion(
-            int(row["guild_id"]),
-            row["fact_id"],
-            int(row["version"]),
-            row["action"],
-            json.loads(row["data"]) if row["data"] is not None else None,
-            row["author_id"],
-            row["author_name"],
-            float(row["ts"]),
-            row["note"],
-        )
 
     async def fact_history(self, guild_id: int, fact_id: str) -> list[FactVersion]:
         rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM fact_versions WHERE guild_id = $1 AND fact_id = $2 ORDER BY version",
+            f"SELECT {FactVersion.COLUMNS} FROM fact_versions"
+            " WHERE guild_id = $1 AND fact_id = $2 ORDER BY version",
             guild_id,
             fact_id,
         )
-        return [self._version(r) for r in rows]
+        return [FactVersion.from_row(r) for r in rows]
 
     async def guild_revision(self, guild_id: int) -> int:
         value = await self.pool.fetchval(
@@ -296,12 +256,12 @@ class PostgresStorage(Storage):
 
     async def current_facts(self, guild_id: int) -> dict[str, FactVersion]:
         rows = await self.pool.fetch(
-            f"SELECT DISTINCT ON (fact_id) {_COLUMNS}, id FROM fact_versions WHERE guild_id = $1"
+            f"SELECT DISTINCT ON (fact_id) {FactVersion.COLUMNS}, id FROM fact_versions WHERE guild_id = $1"
             " ORDER BY fact_id, version DESC",
             guild_id,
         )
         rows = sorted(rows, key=lambda r: r["id"])
-        return {r["fact_id"]: self._version(r) for r in rows}
+        return {r["fact_id"]: FactVersion.from_row(r) for r in rows}
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         role = await self.pool.fetchval(

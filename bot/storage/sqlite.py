@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import sqlite3
@@ -23,7 +22,6 @@ from bot.storage.base import (
     QuestionCount,
     Stats,
     Storage,
-    VersionConflict,
 )
 
 log = logging.getLogger(__name__)
@@ -261,38 +259,21 @@ class SQLiteStorage(Storage):
                 ) as cur:
                     row = await cur.fetchone()
                 current = int(row[0]) if row else 0
-                if change.expected_version is not None and change.expected_version != current:
-                    raise VersionConflict(change.fact_id, change.expected_version, current)
-                version = current + 1
-                data = json.dumps(change.data, ensure_ascii=False) if change.data is not None else None
+                version = change.on_top_of(current, guild_id, author_id, author_name, now)
                 await self.db.execute(
-                    "INSERT INTO fact_versions (guild_id, fact_id, version, action, data, author_id,"
-                    " author_name, ts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guild_id, change.fact_id, version, change.action, data, author_id, author_name, now,
-                     change.note),
-                )  # fmt: skip
-                written.append(
-                    FactVersion(guild_id, change.fact_id, version, change.action, change.data, author_id,
-                                author_name, now, change.note)
-                )  # fmt: skip
+                    f"INSERT INTO fact_versions ({FactVersion.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    version.row(),
+                )
+                written.append(version)
         return written
-
-    @staticmethod
-    def _version(row: aiosqlite.Row | tuple) -> FactVersion:  # type: ignore[type-arg]
-        guild_id, fact_id, version, action, data, author_id, author_name, ts, note = row
-        return FactVersion(
-            int(guild_id), fact_id, int(version), action, json.loads(data) if data is not None else None,
-            author_id, author_name, float(ts), note,
-        )  # fmt: skip
-
-    _COLUMNS = "guild_id, fact_id, version, action, data, author_id, author_name, ts, note"
 
     async def fact_history(self, guild_id: int, fact_id: str) -> list[FactVersion]:
         async with self.db.execute(
-            f"SELECT {self._COLUMNS} FROM fact_versions WHERE guild_id = ? AND fact_id = ? ORDER BY version",
+            f"SELECT {FactVersion.COLUMNS} FROM fact_versions"
+            " WHERE guild_id = ? AND fact_id = ? ORDER BY version",
             (guild_id, fact_id),
         ) as cur:
-            return [self._version(row) async for row in cur]
+            return [FactVersion.from_row(row) async for row in cur]
 
     async def guild_revision(self, guild_id: int) -> int:
         async with self.db.execute(
@@ -303,13 +284,13 @@ class SQLiteStorage(Storage):
 
     async def current_facts(self, guild_id: int) -> dict[str, FactVersion]:
         sql = (
-            f"SELECT {self._COLUMNS} FROM fact_versions v WHERE guild_id = ? AND version = "
+            f"SELECT {FactVersion.COLUMNS} FROM fact_versions v WHERE guild_id = ? AND version = "
             "(SELECT MAX(version) FROM fact_versions w"
             " WHERE w.guild_id = v.guild_id AND w.fact_id = v.fact_id) "
             "ORDER BY id"
         )
         async with self.db.execute(sql, (guild_id,)) as cur:
-            return {v.fact_id: v async for v in (self._version(row) async for row in cur)}
+            return {v.fact_id: v async for v in (FactVersion.from_row(row) async for row in cur)}
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         async with self.db.execute(
