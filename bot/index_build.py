@@ -173,11 +173,11 @@ class PostingsBuilder:
         self._collided: dict[tuple[int, ...], list[str]] = {}  # names sharing a hash (rare)
         for phrase, ids in phrases.items():
             numbers = tuple(self.terms[t] for t in phrase)
-            table = by_size[len(numbers)]
-            if _run_hash(numbers) in table:
+            table, key = by_size[len(numbers)], _run_hash(numbers)
+            if key in table:
                 self._collided[numbers] = sorted(ids)
             else:
-                table[_run_hash(numbers)] = (numbers, sorted(ids))
+                table[key] = (numbers, sorted(ids))
         self._names: list[tuple[int, np.ndarray, np.ndarray, list[list[str]]]] = []
         for size, table in sorted(by_size.items()):
             keys = sorted(table)
@@ -215,7 +215,10 @@ class PostingsBuilder:
             extra_terms += map(number, tokens)
             extra_docs += [i] * len(tokens)
             extra_weights += weights
-        docs = np.concatenate([names[1] // 3, others[1] // 2, np.array(extra_docs, dtype=np.int32)])
+        per_name, per_other = len(self.NAME_FIELDS), len(self.OTHER_FIELDS)  # texts a fact
+        docs = np.concatenate(
+            [names[1] // per_name, others[1] // per_other, np.array(extra_docs, dtype=np.int32)]
+        )
         terms = np.concatenate([names[0], others[0], np.array(extra_terms, dtype=np.int32)])
         weights = np.concatenate([names[2], others[2], np.array(extra_weights, dtype=np.float32)])
         self._lengths.append(np.bincount(docs, weights=weights, minlength=len(facts)))
@@ -258,9 +261,11 @@ class PostingsBuilder:
             for i in hits[~exact].tolist():  # a hash shared by two names: compare by hand
                 eids = self._collided.get(tuple(terms[i : i + size].tolist()))
                 if eids:
-                    found[int(text_of[i]) // 3].extend(eids)
+                    found[int(text_of[i]) // len(self.NAME_FIELDS)].extend(eids)
             # each (fact, name) once: names recur within a fact
-            pairs = np.unique((text_of[hits[exact]] // 3).astype(np.int64) * len(keys) + name[exact])
+            pairs = np.unique(
+                (text_of[hits[exact]] // len(self.NAME_FIELDS)).astype(np.int64) * len(keys) + name[exact]
+            )
             for fact, n in zip((pairs // len(keys)).tolist(), (pairs % len(keys)).tolist(), strict=True):
                 found[fact].extend(ids[n])
         return found
