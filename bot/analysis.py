@@ -6,6 +6,7 @@ Everything here is topic-neutral; a knowledge pack only adds vocabulary and syno
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from wordfreq import zipf_frequency
+from wordfreq import top_n_list, zipf_frequency
 
 from bot.dates import (
     SEASONS,
@@ -317,6 +318,42 @@ class Vocabulary:
         return max(
             tied, key=lambda w: (-_letter_difference(w, word), self._freq.get(w, 0), _common_prefix(w, word))
         )
+
+
+EVERYDAY_ZIPF = 4.5  # a misspelt word outside the knowledge is only read as a word this common
+
+
+@lru_cache(maxsize=1)
+def everyday_words() -> tuple[dict[int, list[str]], dict[str, int]]:
+    """Everyday English words by length, and each word's frequency rank (wordfreq's list is
+    ordered by frequency: the cut at EVERYDAY_ZIPF is found by bisection)."""
+    ranked = top_n_list("en", 6000)
+    cut = bisect_left(ranked, -EVERYDAY_ZIPF, key=lambda w: -zipf_frequency(w, "en"))
+    by_length: dict[int, list[str]] = {}
+    rank: dict[str, int] = {}
+    for w in ranked[:cut]:
+        if w.isalpha() and w.isascii():
+            by_length.setdefault(len(w), []).append(w)
+            rank[w] = len(rank)
+    return by_length, rank
+
+
+@lru_cache(maxsize=20_000)
+def repair_everyday(word: str) -> str | None:
+    """The everyday English word a misspelt one was meant to be ("happend" -> "happened",
+    "thier" -> "their"), or None: only a word that is not itself ordinary English, one edit
+    (or one swap) away from a very common word; the same letters first, then the most common.
+    For slips the knowledge's own vocabulary cannot repair, so that they neither weigh as
+    unknown words nor go unread ("whne" is still a "when" question)."""
+    if len(word) < 4 or word.isdigit() or is_common_english(word):
+        return None
+    by_length, rank = everyday_words()
+    candidates = [w for n in (len(word) - 1, len(word), len(word) + 1) for w in by_length.get(n, ())]
+    found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=1, limit=8)
+    if not found:
+        return None
+    # a letter left out or doubled before a swapped one ("wich" -> "which", not "with")
+    return min(found, key=lambda x: (_letter_difference(x[0], word), rank[x[0]]))[0]
 
 
 def _letter_difference(a: str, b: str) -> int:

@@ -13,7 +13,9 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
-from bot.analysis import DATA_DIR, FRAMING_WORDS, plain_words
+from rapidfuzz.distance import Levenshtein
+
+from bot.analysis import DATA_DIR, FRAMING_WORDS, is_common_english, is_content, plain_words
 from bot.knowledge.models import Fact
 
 # "how many/much/old/long ...?" asks for a number ("how far" may ask for a place); a fact that
@@ -90,12 +92,66 @@ def tells_of_events_asked(ws: Sequence[str], fact: Fact) -> bool:
     )
 
 
+# "what WEAPONS did they use", "which TRIBES", "what was the CAPITAL of": the noun a "what" or
+# "which" question asks for. A fact that never speaks of it cannot answer, however many of the
+# other words it shares. Words that only frame the question are not such a noun.
+COPULAS = frozenset({"is", "was", "are", "were", "s"})
+ARTICLES = frozenset({"the", "a", "an"})
+KIND_OF = frozenset({"kind", "sort", "type", "kinds", "sorts", "types"})
+AUXILIARIES = COPULAS | {"did", "do", "does", "had", "has", "have", "could", "would", "will", "can"}
+LIGHT_NOUNS = frozenset(
+    line.strip()
+    for line in (DATA_DIR / "answer_nouns.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+
+
+def is_light_noun(word: str) -> bool:
+    """A noun naming only the kind of answer ("role", "outcome", "happened"), also misspelt by
+    a letter ("hapened", "happend"; not an English word like "sports" ~ "sorts")."""
+    if word in LIGHT_NOUNS:
+        return True
+    if len(word) < 5 or is_common_english(word, 3.0):
+        return False
+    return any(Levenshtein.distance(word, light, score_cutoff=1) <= 1 for light in LIGHT_NOUNS)
+
+
+def asked_nouns(ws: Sequence[str]) -> list[int]:
+    """Positions of the nouns a question asks for: "what SPORTS did they play", "which TRIBES
+    were ...", "what was the CAPITAL of ..." (or only the kind of answer: "what ROLE did ...").
+    Only where the words around it make it a noun (an auxiliary after it, or "the N of"): not
+    "what caused ...", "what famous quote ...", nor "what did the man do" (there the man is who
+    acted, not what is asked)."""
+    found: list[int] = []
+    for i, w in enumerate(ws):
+        if w not in ("what", "which"):
+            continue
+        j = i + 1
+        copula = j < len(ws) and ws[j] in COPULAS
+        j += copula
+        if j < len(ws) and ws[j] in ARTICLES:  # "what is the N of", "whats the N of"
+            j += 1
+            needs = ("of",)
+        elif copula:
+            continue  # "what is going on", "what was it": nothing named
+        else:
+            needs = AUXILIARIES - {"s"}  # "which city's ...": a possessive, not "is"
+            if j + 2 < len(ws) and ws[j] in KIND_OF and ws[j + 1] == "of":  # "what kind of N did"
+                j += 2
+        noun = ws[j] if j + 1 < len(ws) and ws[j + 1] in needs else ""
+        if len(noun) > 2 and is_content(noun) and noun not in FRAMING_WORDS:
+            found.append(j)
+    return found
+
+
 def question_kind(ws: Iterable[str]) -> str | None:
-    """who / when / where / why / howmany, or None: the kind of answer the words ask for."""
+    """who / when / where / why / howmany, or None: the kind of answer the words ask for. The
+    first question word decides: "what did the caliph say when he heard" asks for words, not a
+    date, but "what year ..." / "which place ..." ask for the kind their noun frames."""
     ws = list(ws)
     if "how" in ws and not QUANTITY_WORDS.isdisjoint(ws):
         return "howmany"
-    for w in ws:
+    for i, w in enumerate(ws):
         if w in ("who", "whom", "whose"):
             return "who"
         if w == "when" or FRAMING_WORDS.get(w) == "when":
@@ -104,4 +160,7 @@ def question_kind(ws: Iterable[str]) -> str | None:
             return "where"
         if w == "why":
             return "why"
+        if w in ("what", "which", "how"):
+            following = ws[i + 1 : i + 2]
+            return FRAMING_WORDS.get(following[0]) if following else None
     return None

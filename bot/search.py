@@ -34,17 +34,27 @@ from bot.analysis import (
     DateQuery,
     PhraseBook,
     Vocabulary,
+    everyday_words,
     find_dates,
     is_common_english,
     is_content,
     load_synonym_groups,
     plain_words,
     prepare_question,
+    repair_everyday,
     stem,
     terms,
     words,
 )
-from bot.answer_types import asks_a_count, has_date, has_quantity, question_kind, tells_of_events_asked
+from bot.answer_types import (
+    asked_nouns,
+    asks_a_count,
+    has_date,
+    has_quantity,
+    is_light_noun,
+    question_kind,
+    tells_of_events_asked,
+)
 from bot.index_build import BATCH, PostingsBuilder
 from bot.knowledge.models import Entity, Fact, KnowledgePack
 
@@ -154,6 +164,8 @@ class Query:
     before: tuple[int, ...] = ()
     # a "how many" question that a year can answer ("how long", "how many years"), not a count
     years_count: bool = True
+    # stems of the nouns a "what N / which N" question asks for ("what WEAPONS did they use")
+    asked: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -210,6 +222,7 @@ class SearchIndex:
         files = [PACKAGE_SYNONYMS, pack.path / "synonyms.txt", *synonym_files]
         self.synonyms = load_synonym_groups(files)
         self.phrases = PhraseBook([PACKAGE_PHRASES, pack.path / "phrases.txt"])
+        everyday_words()  # loaded now, not on the first question with a slip in it
         self._phrases: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self._phrase_lengths: dict[str, list[int]] = defaultdict(list)  # first term -> lengths
         self._entity_terms: dict[str, frozenset[str]] = {}
@@ -392,19 +405,27 @@ class SearchEngine:
         corrections: dict[str, str] = {}
         content: list[str] = []
         positions: list[int] = []
+        slots = asked_nouns(ws)
         for i, w in enumerate(ws):
             if not is_content(w):
                 continue
             if w not in idx.vocabulary and not w.isdigit():
                 fixed = idx.vocabulary.repair(w)
+                if not fixed and (fixed := repair_everyday(w)):
+                    ws[i] = fixed  # "whne" is "when": read as that word from here on
                 if fixed:
                     corrections[w] = fixed
                     w = fixed
+                    if not is_content(w):
+                        continue
             content.append(w)
             positions.append(i)
         dates = find_dates(ws)
         date_words = {w for w in ws if w.isdigit()} if dates else set()
         stems = [stem(w) for w in content]
+        asked = tuple(
+            stems[k] for k, p in enumerate(positions) if p in slots and not is_light_noun(content[k])
+        )
         surface = dict(zip(stems, content, strict=True))
         entities = idx.match_entities(stems)
         q_terms: dict[str, float] = {}
@@ -452,6 +473,7 @@ class SearchEngine:
             after=self._events_around(ws, AFTER_WORDS),
             before=self._events_around(ws, BEFORE_WORDS),
             years_count=not asks_a_count(ws),
+            asked=asked,
         )
 
     def _events_around(self, ws: list[str], markers: frozenset[str]) -> tuple[int, ...]:
@@ -577,6 +599,8 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "no date", confidence)
         if not tells_of_events_asked(query.words, best.fact):
             return SearchResult(query, hits[:limit], False, "no such event", confidence)
+        if not all(self._speaks_of(query, term, idx.by_id[best.fact.id]) for term in query.asked):
+            return SearchResult(query, hits[:limit], False, "not what was asked", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
 
     def _fuzzy(self, q_short: str, candidates: list[int]) -> list[float]:
@@ -609,6 +633,12 @@ class SearchEngine:
             ):
                 return True
         return False
+
+    def _speaks_of(self, query: Query, term: str, doc_index: int) -> bool:
+        """Does the fact use the word, one of its synonyms or what its expression means?"""
+        idx = self.index
+        alternatives = (term, *idx.synonyms.get(term, ()), *query.expansions.get(term, ()))
+        return any(idx.knows(t) and idx.has_term(t, doc_index) for t in alternatives)
 
     def _bonus(self, query: Query, doc: _Doc) -> float:
         bonus = 0.0

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bot.analysis import PhraseBook, find_dates, stem, terms, words
+from bot.analysis import PhraseBook, find_dates, repair_everyday, stem, terms, words
 from bot.search import SearchEngine
 
 
@@ -25,6 +25,22 @@ def test_typo_repair_fixes_rare_words_only(answerer) -> None:
     assert vocab.repair("tangeir") == "tangier"  # ... while a made-up spelling may be
     # equally close words: the one the knowledge uses most, not the longest shared beginning
     assert vocab.repair("burber") == "berber"
+
+
+def test_slips_in_everyday_words_are_read_as_those_words(answerer) -> None:
+    assert repair_everyday("happend") == "happened"
+    assert repair_everyday("thier") == "their"
+    assert repair_everyday("wich") == "which"  # a letter left out before a letter changed ("with")
+    # real words, and names the knowledge does not know, stay as they are
+    for word in ("sports", "pizza", "zanj", "tahert", "saladin", "die"):
+        assert repair_everyday(word) is None, word
+    engine = answerer.engine
+    # a slip in a question word still asks that question; one in "happened" weighs nothing
+    asked = engine.parse("whne did the syrians reach kairouan")
+    assert asked.kind == "when" and asked.corrections == {"whne": "when"}
+    slipped = engine.search("what happend at the battle of the nobels")
+    assert slipped.answered and slipped.best is not None
+    assert slipped.best.fact.id == engine.search("what happened at the battle of the nobles").best.fact.id
 
 
 def test_dates_in_questions() -> None:

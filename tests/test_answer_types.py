@@ -2,7 +2,14 @@
 
 from bot.analysis import words
 from bot.answer import Answerer
-from bot.answer_types import asks_a_count, has_quantity, question_kind, tells_of_events_asked
+from bot.answer_types import (
+    asked_nouns,
+    asks_a_count,
+    has_quantity,
+    is_light_noun,
+    question_kind,
+    tells_of_events_asked,
+)
 from bot.knowledge import KnowledgePack
 
 
@@ -14,6 +21,50 @@ def test_the_kind_of_answer_a_question_asks_for() -> None:
     assert question_kind(words("how long did the frontier last")) == "howmany"
     assert question_kind(words("where is Bagdoura")) == "where"
     assert question_kind(words("how did the revolt spread")) is None
+    # the first question word decides: "when" inside the question does not ask for a date
+    assert question_kind(words("what did the caliph say when the news reached him")) is None
+    assert question_kind(words("in which year did the syrians land")) == "when"
+    assert question_kind(words("which place did the rebels take first")) == "where"
+
+
+def asked(question: str) -> list[str]:
+    ws = words(question)
+    return [ws[i] for i in asked_nouns(ws)]
+
+
+def test_the_noun_a_what_or_which_question_asks_for() -> None:
+    assert asked("what weapons did the rebels carry") == ["weapons"]
+    assert asked("which tribes were the first to rise") == ["tribes"]
+    assert asked("what is the capital of the province") == ["capital"]
+    assert asked("whats the capital of the province") == ["capital"]  # chat spelling of "what is"
+    assert asked("what kind of armour did they wear") == ["armour"]
+    assert asked("what post did he hold") == ["post"]  # found, but only names a kind of answer
+    assert is_light_noun("post") and is_light_noun("outcome") and is_light_noun("hapened")
+    assert not is_light_noun("sports")  # one letter from "sorts", but a word of its own
+    # no noun asked for: a verb, an adjective, the one who acted, a possessive, a year
+    for question in (
+        "what caused the revolt",
+        "what famous words did the caliph say",
+        "what did the governor do next",
+        "which city's fall ended the war",
+        "what year did it end",
+        "what is going on",
+    ):
+        assert asked(question) == [], question
+
+
+def test_a_fact_that_never_speaks_of_the_thing_asked_for_does_not_answer(answerer: Answerer) -> None:
+    engine = answerer.engine
+    capital = engine.search("what is the capital of tunisia")
+    assert not capital.answered and capital.reason == "not what was asked"
+    assert capital.best is not None and "tunisia" in capital.best.fact.answer.lower()
+    # the fact that answers speaks of it (Ceuta is a "town", a synonym of "city")
+    besieged = engine.search("which city did the syrians besiege")
+    assert besieged.answered and besieged.best is not None
+    assert "ceuta" in besieged.best.fact.id
+    # a noun that only names the kind of answer need not be in the fact
+    title = engine.search("what title did maysara take")
+    assert title.answered and title.best is not None and title.best.fact.id == "maysara-claims-caliph-title"
 
 
 def test_quantities_and_events_in_a_facts_own_text(pack: KnowledgePack) -> None:
