@@ -55,9 +55,9 @@ def test_the_noun_a_what_or_which_question_asks_for() -> None:
 
 def test_a_fact_that_never_speaks_of_the_thing_asked_for_does_not_answer(answerer: Answerer) -> None:
     engine = answerer.engine
-    capital = engine.search("what is the capital of tunisia")
-    assert not capital.answered and capital.reason == "not what was asked"
-    assert capital.best is not None and "tunisia" in capital.best.fact.answer.lower()
+    currency = engine.search("what currency did the berbers use in tangier")
+    assert not currency.answered and currency.reason == "not what was asked"
+    assert currency.best is not None and "tangier" in currency.best.fact.answer.lower()
     # the fact that answers speaks of it (Ceuta is a "town", a synonym of "city")
     besieged = engine.search("which city did the syrians besiege")
     assert besieged.answered and besieged.best is not None
