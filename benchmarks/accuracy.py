@@ -1,13 +1,16 @@
 """Accuracy of Tarikh's engine against two baselines, on benchmarks/questions.yaml, in one run.
 
-    python benchmarks/accuracy.py [--questions FILE] [--knowledge DIR] [--misses] [--typo-seeds N]
+    python benchmarks/accuracy.py [--questions FILE] [--blind FILE ...] [--knowledge DIR] [--misses]
+                                  [--typo-seeds N]
 
 Metrics (answerable questions): top-1 (the answer given is a right fact; an abstention counts
 as a miss), top-3 and MRR@10 over the ranking; off-topic rejection = share of unanswerable
 questions the system declines. Baselines have no abstention of their own, so each is given the
 score threshold that maximises its balanced accuracy on this very set (an oracle: generous to
 the baselines). Then a robustness check: every answerable question again with one more random
-typo in one of its content words (N seeded rounds), Tarikh against BM25.
+typo in one of its content words (N seeded rounds), Tarikh against BM25. Last, the same table
+for each blind set (benchmarks/blind/): questions written by someone who saw neither the engine
+nor the main set, which show how the engine generalises.
 """
 
 from __future__ import annotations
@@ -199,9 +202,40 @@ def run_tarikh(answerer: Answerer, items: list[Item]) -> tuple[list[Outcome], fl
     return outs, elapsed / len(items) * 1000 / 2  # two passes per question above
 
 
+Row = tuple[str, list[Outcome], float]  # system, outcomes, ms a question
+
+
+def compare(answerer: Answerer, facts: list[Fact], items: list[Item]) -> list[Row]:
+    """Tarikh and the two baselines on one set of questions."""
+    return [
+        ("tarikh (hybrid)", *run_tarikh(answerer, items)),
+        ("rapidfuzz WRatio (titles, sample questions)", *run_baseline_wratio(facts, items)),
+        ("BM25 (rank-bm25)", *run_baseline_bm25(facts, items)),
+    ]
+
+
+def print_table(items: list[Item], rows: list[Row]) -> None:
+    header = "| system | top-1 | best-ranked right (never abstaining) | top-3 | MRR | off-topic rejected"
+    print(header + " | ms/question |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, outs, ms in rows:
+        m = metrics(items, outs)
+        print(
+            f"| {name} | {m['top1']:.1%} | {m['rank1']:.1%} | {m['top3']:.1%} | {m['mrr']:.3f} "
+            f"| {m['reject']:.1%} | {ms:.2f} |"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--questions", type=Path, default=ROOT / "benchmarks" / "questions.yaml")
+    ap.add_argument(
+        "--blind",
+        type=Path,
+        nargs="*",
+        default=sorted((ROOT / "benchmarks" / "blind").glob("*.yaml")),
+        help="blind sets reported after the main one (default: benchmarks/blind/*.yaml)",
+    )
     ap.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
     ap.add_argument("--misses", action="store_true", help="list the questions Tarikh gets wrong")
     ap.add_argument("--typo-seeds", type=int, default=10, help="rounds of the extra-typo check (0: skip)")
@@ -212,25 +246,13 @@ def main() -> int:
     facts = list(pack.facts.values())
     answerer = Answerer(pack)
 
-    rows = [
-        ("tarikh (hybrid)", *run_tarikh(answerer, items)),
-        ("rapidfuzz WRatio (titles, sample questions)", *run_baseline_wratio(facts, items)),
-        ("BM25 (rank-bm25)", *run_baseline_bm25(facts, items)),
-    ]
+    rows = compare(answerer, facts, items)
     n = metrics(items, rows[0][1])
     print(
         f"{len(items)} questions ({n['n_ans']:.0f} answerable, {n['n_off']:.0f} off-topic), "
         f"{len(facts)} facts\n"
     )
-    header = "| system | top-1 | best-ranked right (never abstaining) | top-3 | MRR | off-topic rejected"
-    print(header + " | ms/question |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, outs, ms in rows:
-        m = metrics(items, outs)
-        print(
-            f"| {name} | {m['top1']:.1%} | {m['rank1']:.1%} | {m['top3']:.1%} | {m['mrr']:.3f} "
-            f"| {m['reject']:.1%} | {ms:.2f} |"
-        )
+    print_table(items, rows)
 
     by_kind: dict[str, list[int]] = defaultdict(list)
     for i, it in enumerate(items):
@@ -248,6 +270,16 @@ def main() -> int:
 
     if args.typo_seeds:
         typo_robustness(answerer, facts, items, args.typo_seeds)
+
+    for path in args.blind:
+        blind = load_items(path)
+        blind_rows = compare(answerer, facts, blind)
+        m = metrics(blind, blind_rows[0][1])
+        print(
+            f"\nBlind set {path.name}: {len(blind)} questions ({m['n_ans']:.0f} answerable, "
+            f"{m['n_off']:.0f} off-topic), written without seeing the engine or the set above\n"
+        )
+        print_table(blind, blind_rows)
 
     if args.misses:
         print("\nMisses:")
