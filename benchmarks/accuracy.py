@@ -214,7 +214,9 @@ def compare(answerer: Answerer, facts: list[Fact], items: list[Item]) -> list[Ro
     ]
 
 
-def print_table(items: list[Item], rows: list[Row]) -> None:
+def print_table(title: str, items: list[Item], rows: list[Row]) -> None:
+    n = metrics(items, rows[0][1])
+    print(f"{title}: {len(items)} questions ({n['n_ans']:.0f} answerable, {n['n_off']:.0f} off-topic)\n")
     header = "| system | top-1 | best-ranked right (never abstaining) | top-3 | MRR | off-topic rejected"
     print(header + " | ms/question |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -247,12 +249,7 @@ def main() -> int:
     answerer = Answerer(pack)
 
     rows = compare(answerer, facts, items)
-    n = metrics(items, rows[0][1])
-    print(
-        f"{len(items)} questions ({n['n_ans']:.0f} answerable, {n['n_off']:.0f} off-topic), "
-        f"{len(facts)} facts\n"
-    )
-    print_table(items, rows)
+    print_table(f"{args.questions.name}, {len(facts)} facts", items, rows)
 
     by_kind: dict[str, list[int]] = defaultdict(list)
     for i, it in enumerate(items):
@@ -273,13 +270,12 @@ def main() -> int:
 
     for path in args.blind:
         blind = load_items(path)
-        blind_rows = compare(answerer, facts, blind)
-        m = metrics(blind, blind_rows[0][1])
-        print(
-            f"\nBlind set {path.name}: {len(blind)} questions ({m['n_ans']:.0f} answerable, "
-            f"{m['n_off']:.0f} off-topic), written without seeing the engine or the set above\n"
+        print()
+        print_table(
+            f"Blind set {path.name}, written without seeing the engine or the set above",
+            blind,
+            compare(answerer, facts, blind),
         )
-        print_table(blind, blind_rows)
 
     if args.misses:
         print("\nMisses:")
