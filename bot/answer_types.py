@@ -61,8 +61,11 @@ def asks_a_count(ws: Sequence[str]) -> bool:
 
 @lru_cache(maxsize=4096)
 def has_date(fact: Fact) -> bool:
-    """Is the fact dated, or does its text name a year?"""
-    return fact.when is not None or any(len(w) in (3, 4) and w.isdigit() for w in plain_words(fact.answer))
+    """Is the fact dated, or does its text name a year (three or four digits, not "000" as in
+    "30,000")?"""
+    if fact.when is not None:
+        return True
+    return any(len(w) in (3, 4) and w.isdigit() and w[0] != "0" for w in plain_words(fact.answer))
 
 
 def _life_events(path: Path) -> list[tuple[frozenset[str], frozenset[str]]]:

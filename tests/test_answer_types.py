@@ -1,10 +1,13 @@
 """Answer types: "how many" needs a number, "when" a date, a death a fact that tells of one."""
 
+from dataclasses import replace
+
 from bot.analysis import words
 from bot.answer import Answerer
 from bot.answer_types import (
     asked_nouns,
     asks_a_count,
+    has_date,
     has_quantity,
     is_light_noun,
     question_kind,
@@ -113,6 +116,9 @@ def test_a_how_many_question_needs_a_fact_that_states_a_number(answerer: Answere
 
 def test_a_when_question_needs_a_dated_fact(answerer: Answerer) -> None:
     engine = answerer.engine
+    undated = next(f for f in answerer.pack.facts.values() if f.when is None)
+    assert has_date(replace(undated, answer="The Umayyads lost Tangier in 740."))  # a year
+    assert not has_date(replace(undated, answer="Some 30,000 men marched west."))  # a number
     assert engine.search("were berber converts treated as second class muslims").answered
     undated = engine.search("when were berber converts treated as second class muslims")
     assert not undated.answered and undated.reason == "no date"
