@@ -192,7 +192,7 @@ class Answerer:
                 if later is not None:
                     return self.reply_for_fact(shown, later, score=1.0, followup="context"), named
             ctx = Context(entities=entities, exclude=(previous.id,))
-            contextual = self.engine.search(question, context=ctx, limit=SUGGESTIONS)
+            contextual = self.engine.search(question, context=ctx, limit=SUGGESTIONS, parsed=result.query)
             if contextual.answered or not result.answered:
                 result = contextual
                 if result.answered and result.best:

@@ -542,8 +542,12 @@ class SearchEngine:
                     covered[i] += side
         return covered / total
 
-    def search(self, question: str, *, context: Context | None = None, limit: int = 5) -> SearchResult:
-        query = self.parse(question)
+    def search(
+        self, question: str, *, context: Context | None = None, limit: int = 5, parsed: Query | None = None
+    ) -> SearchResult:
+        """The facts that answer the question, best first, and whether the best one does.
+        ``parsed``: the same question already parsed (a follow-up searched again with context)."""
+        query = parsed if parsed is not None else self.parse(question)
         idx = self.index
         q_terms = dict(query.terms)
         if context:
