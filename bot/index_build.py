@@ -185,6 +185,8 @@ class PostingsBuilder:
             self._names.append((size, np.array(keys, dtype=np.uint64), runs, [table[k][1] for k in keys]))
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._lengths: list[np.ndarray] = []
+        self._plain_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._plain_lengths: list[np.ndarray] = []
 
     def prepare(self, facts: Sequence[Fact]) -> tuple[HashedWords | None, HashedWords | None]:
         """The numpy work on a batch's texts; may run in another thread while ``add`` runs."""
@@ -203,8 +205,11 @@ class PostingsBuilder:
     ) -> None:
         """Add facts numbered ``start``, ``start + 1``, ... (``prepared``: ``prepare(facts)``)."""
         name_words, other_words = prepared if prepared is not None else self.prepare(facts)
-        names = self._content(*self.splitter.number(name_words), self._name_weights)
-        others = self._content(*self.splitter.number(other_words), self._other_weights)
+        name_numbers, name_texts = self.splitter.number(name_words)
+        other_numbers, other_texts = self.splitter.number(other_words)
+        self._add_plain(name_numbers, name_texts, other_numbers, other_texts, len(facts), start)
+        names = self._content(name_numbers, name_texts, self._name_weights)
+        others = self._content(other_numbers, other_texts, self._other_weights)
         mentioned = self._mentions(names[0], names[1])
         extra_docs: list[int] = []
         extra_terms: list[int] = []
@@ -227,6 +232,39 @@ class PostingsBuilder:
         keys, inverse = np.unique((terms.astype(np.int64) << 32) | docs, return_inverse=True)
         tfs = np.bincount(inverse.ravel(), weights=weights, minlength=len(keys)).astype(np.float32)
         self._parts.append(((keys & 0xFFFFFFFF).astype(np.int32) + start, (keys >> 32).astype(np.int32), tfs))
+
+    def _add_plain(
+        self,
+        name_words: np.ndarray,
+        name_texts: np.ndarray,
+        other_words: np.ndarray,
+        other_texts: np.ndarray,
+        n: int,
+        start: int,
+    ) -> None:
+        """The plain view of a batch: how often each word (every word, unstemmed) occurs in each
+        fact's title, answer, excerpt and sample questions (not its tags), and its length."""
+        per_name, per_other = len(self.NAME_FIELDS), len(self.OTHER_FIELDS)
+        asked = other_texts % per_other == self.OTHER_FIELDS.index("questions")
+        docs = np.concatenate([name_texts // per_name, other_texts[asked] // per_other]).astype(np.int64)
+        words = np.concatenate([name_words, other_words[asked]]).astype(np.int64)
+        self._plain_lengths.append(np.bincount(docs, minlength=n).astype(np.float32))
+        keys, counts = np.unique((words << 32) | docs, return_counts=True)
+        facts = (keys & 0xFFFFFFFF).astype(np.int32) + start
+        counts = np.minimum(counts, np.iinfo(np.uint16).max).astype(np.uint16)  # 6 bytes a pair in all
+        self._plain_parts.append((facts, (keys >> 32).astype(np.int32), counts))
+
+    def finish_plain(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """The plain view: facts, word numbers and counts (word-major within each batch), each
+        fact's length in words, and the words by number."""
+        if self._plain_parts:
+            docs, words, tfs = (np.concatenate(x) for x in zip(*self._plain_parts, strict=True))
+            lengths = np.concatenate(self._plain_lengths)
+        else:
+            docs, words, tfs = np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint16)
+            lengths = np.zeros(n, np.float32)
+        self._plain_parts.clear()  # the concatenated arrays replace them
+        return docs, words, tfs, lengths, self.splitter.words.order
 
     def _content(
         self, words: np.ndarray, text_of: np.ndarray, field_weights: np.ndarray

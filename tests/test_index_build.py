@@ -116,6 +116,34 @@ def test_word_counts_feed_the_typo_vocabulary(pack: KnowledgePack) -> None:
     assert "tangier" in index.vocabulary
 
 
+def test_plain_view_counts_every_word_of_the_text_and_sample_questions(pack: KnowledgePack) -> None:
+    """Function words too, unstemmed; not the tags, nor entities' names the fact does not use."""
+    import numpy as np
+
+    index = SearchIndex(pack)
+    counts: dict[str, Counter[str]] = {}
+    for pos in range(0, len(index.docs), 11):
+        fact = index.docs[pos].fact
+        texts = (fact.title, fact.answer, fact.excerpt or "", *fact.questions)
+        words = [w for t in texts for w in plain_words(t)]
+        counts[fact.id] = Counter(words)
+        assert index.plain_lengths[pos] == len(words)
+    for word, (docs, tfs) in index.plain_postings.items():
+        assert np.all(np.diff(docs) > 0), word
+        for doc, tf in zip(docs.tolist(), tfs.tolist(), strict=True):
+            expected = counts.get(index.docs[doc].fact.id)
+            if expected is not None:
+                assert expected[word] == tf, (index.docs[doc].fact.id, word)
+    for fid, expected in counts.items():
+        pos = index.by_id[fid]
+        for word, tf in expected.items():
+            docs, tfs = index.plain_postings[word]
+            assert tfs[np.searchsorted(docs, pos)] == tf
+    assert "the" in index.plain_postings and "how" in index.plain_postings  # function words count
+    assert "berbers" in index.plain_postings and "berbers" not in index.postings  # unstemmed
+    assert index.plain_avg == pytest.approx(float(np.mean(index.plain_lengths)))
+
+
 def test_building_in_many_batches_gives_the_same_index(pack: KnowledgePack, monkeypatch) -> None:
     """Batches are prepared in a worker thread while the previous one is added; the postings
     (facts ascending in each term, weights) must be those of a build in one batch."""
@@ -134,3 +162,8 @@ def test_building_in_many_batches_gives_the_same_index(pack: KnowledgePack, monk
         np.testing.assert_allclose(weights, other_weights, rtol=1e-6)
     assert [d.length for d in whole.docs] == pytest.approx([d.length for d in batched.docs])
     assert whole._surface_freq == batched._surface_freq  # how often each word occurs, for typo repair
+    assert whole.plain_postings.keys() == batched.plain_postings.keys()
+    for word, (docs, tfs) in whole.plain_postings.items():
+        np.testing.assert_array_equal(docs, batched.plain_postings[word][0])
+        np.testing.assert_array_equal(tfs, batched.plain_postings[word][1])
+    np.testing.assert_array_equal(whole.plain_lengths, batched.plain_lengths)
