@@ -229,9 +229,10 @@ class PostingsBuilder:
         self._lengths.append(np.bincount(docs, weights=weights, minlength=len(facts)))
         # the summed weight of each (term, fact), term-major: the batches' runs then need only
         # merging into the postings' order (term, then fact)
-        keys, inverse = np.unique((terms.astype(np.int64) << 32) | docs, return_inverse=True)
+        size = max(len(facts), 1)
+        keys, inverse = np.unique(_pair_keys(terms, docs, len(self.terms.order), size), return_inverse=True)
         tfs = np.bincount(inverse.ravel(), weights=weights, minlength=len(keys)).astype(np.float32)
-        self._parts.append(((keys & 0xFFFFFFFF).astype(np.int32) + start, (keys >> 32).astype(np.int32), tfs))
+        self._parts.append(((keys % size).astype(np.int32) + start, (keys // size).astype(np.int32), tfs))
 
     def _add_plain(
         self,
@@ -246,13 +247,15 @@ class PostingsBuilder:
         fact's title, answer, excerpt and sample questions (not its tags), and its length."""
         per_name, per_other = len(self.NAME_FIELDS), len(self.OTHER_FIELDS)
         asked = other_texts % per_other == self.OTHER_FIELDS.index("questions")
-        docs = np.concatenate([name_texts // per_name, other_texts[asked] // per_other]).astype(np.int64)
-        words = np.concatenate([name_words, other_words[asked]]).astype(np.int64)
+        docs = np.concatenate([name_texts // per_name, other_texts[asked] // per_other])
+        words = np.concatenate([name_words, other_words[asked]])
         self._plain_lengths.append(np.bincount(docs, minlength=n).astype(np.float32))
-        keys, counts = np.unique((words << 32) | docs, return_counts=True)
-        facts = (keys & 0xFFFFFFFF).astype(np.int32) + start
+        size = max(n, 1)
+        pairs = _pair_keys(words, docs, len(self.splitter.words.order), size)
+        keys, counts = np.unique(pairs, return_counts=True)
+        facts = (keys % size).astype(np.int32) + start
         counts = np.minimum(counts, np.iinfo(np.uint16).max).astype(np.uint16)  # 6 bytes a pair in all
-        self._plain_parts.append((facts, (keys >> 32).astype(np.int32), counts))
+        self._plain_parts.append((facts, (keys // size).astype(np.int32), counts))
 
     def finish_plain(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """The plain view: facts, word numbers and counts (word-major within each batch), each
@@ -321,6 +324,13 @@ class PostingsBuilder:
         counts = self._word_count.tolist()
         freq = {w: c for w, c in zip(self.splitter.words.order, counts, strict=True) if c}
         return docs, terms, tfs, lengths.astype(np.float32), freq
+
+
+def _pair_keys(items: np.ndarray, docs: np.ndarray, items_total: int, size: int) -> np.ndarray:
+    """(item, fact of the batch) as one sortable number, item-major: item * size + fact. In 32
+    bits while it fits (sorting those is twice as fast as 64-bit ones), else in 64."""
+    key_type = np.int32 if items_total * size < 2**31 else np.int64
+    return items.astype(key_type) * size + docs.astype(key_type)
 
 
 _Q = 0x9E3779B97F4A7C15  # odd multiplier for hashing runs of term numbers
