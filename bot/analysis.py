@@ -353,7 +353,10 @@ def repair_everyday(word: str) -> str | None:
     if not found:
         return None
     # a letter left out or doubled before a swapped one ("wich" -> "which", not "with")
-    return min(found, key=lambda x: (_letter_difference(x[0], word), rank[x[0]]))[0]
+    meant = min(found, key=lambda x: (_letter_difference(x[0], word), rank[x[0]]))[0]
+    if len(word) < 5 and is_content(meant):
+        return None  # four letters from a word are as likely a name ("oran", "wali") as a slip
+    return meant
 
 
 def _letter_difference(a: str, b: str) -> int:

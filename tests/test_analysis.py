@@ -34,6 +34,8 @@ def test_slips_in_everyday_words_are_read_as_those_words(answerer) -> None:
     # real words, and names the knowledge does not know, stay as they are
     for word in ("sports", "pizza", "zanj", "tahert", "saladin", "die"):
         assert repair_everyday(word) is None, word
+    # a short word is read as a question or function word ("whne"), not as another word ("oran")
+    assert repair_everyday("whne") == "when" and repair_everyday("oran") is None
     engine = answerer.engine
     # a slip in a question word still asks that question; one in "happened" weighs nothing
     asked = engine.parse("whne did the syrians reach kairouan")
