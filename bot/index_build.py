@@ -16,6 +16,8 @@ work per word happens in numpy, never in a Python loop:
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -331,6 +333,13 @@ def _pair_keys(items: np.ndarray, docs: np.ndarray, items_total: int, size: int)
     bits while it fits (sorting those is twice as fast as 64-bit ones), else in 64."""
     key_type = np.int32 if items_total * size < 2**31 else np.int64
     return items.astype(key_type) * size + docs.astype(key_type)
+
+
+def release_free_memory() -> None:
+    """Hand the memory a large build freed back to the system: glibc keeps freed heap memory
+    for reuse (some 300 MB after 100,000 facts, twice the index itself). Elsewhere, nothing."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 _Q = 0x9E3779B97F4A7C15  # odd multiplier for hashing runs of term numbers

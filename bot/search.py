@@ -55,7 +55,7 @@ from bot.answer_types import (
     question_kind,
     tells_of_events_asked,
 )
-from bot.index_build import BATCH, PostingsBuilder
+from bot.index_build import BATCH, PostingsBuilder, release_free_memory
 from bot.knowledge.models import Entity, Fact, KnowledgePack
 
 PACKAGE_SYNONYMS = Path(__file__).resolve().parent / "data" / "synonyms.txt"
@@ -222,6 +222,8 @@ class SearchIndex:
         finally:
             if gc_was_enabled:
                 gc.enable()
+        if len(self.docs) >= BATCH:
+            release_free_memory()
 
     def _build(self, pack: KnowledgePack, synonym_files: Sequence[Path]) -> None:
         self.pack = pack

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bot.analysis import PhraseBook, find_dates, repair_everyday, stem, terms, words
+from bot.analysis import _STEMMER, PhraseBook, find_dates, repair_everyday, stem, terms, words
 from bot.search import SearchEngine
 
 
@@ -83,3 +83,15 @@ def test_expressions_are_found_in_every_inflection(tmp_path: Path) -> None:
     assert found("they took the city over") == []
     assert found("over they took") == []
     assert found("what happened") == []
+
+
+def test_the_c_stemmer_stems_as_the_python_one(pack) -> None:
+    """snowballstemmer hands stemming to PyStemmer (C, a dependency) when it is installed; the
+    index must not depend on which one a machine has."""
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    python = EnglishStemmer()
+    texts = [t for f in pack.facts.values() for t in (f.title, f.answer, f.excerpt or "", *f.questions)]
+    vocabulary = sorted({w for t in texts for w in words(t)})
+    assert len(vocabulary) > 1000
+    assert [_STEMMER.stemWord(w) for w in vocabulary] == [python.stemWord(w) for w in vocabulary]
