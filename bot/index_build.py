@@ -11,7 +11,8 @@ work per word happens in numpy, never in a Python loop:
 * ``PostingsBuilder`` turns word numbers into term numbers (stop words dropped, stems worked
   out once per distinct word), finds entities' names as runs of terms (one hash per window of
   terms, checked exactly only where a hash matches a name), and sums the field weights of each
-  (fact, term) pair with ``np.unique`` and ``np.bincount``.
+  (fact, term) pair with ``np.unique`` and ``np.bincount``. It also counts each (word, fact)
+  pair over every word, unstemmed, for the search's plain view.
 """
 
 from __future__ import annotations
