@@ -288,23 +288,25 @@ class Vocabulary:
     def __contains__(self, word: str) -> bool:
         return word in self._known
 
-    def repair(self, word: str) -> str | None:
+    def repair(self, word: str, max_edits: int | None = None) -> str | None:
         """The known word a misspelt one was meant to be, or None.
 
         Only words that are neither known nor ordinary English (zipf < 3) are repaired, to a known
         word within a small edit distance (a swap of two letters counts as one edit: "blaj" ->
-        "balj"): one edit up to 5 letters, two up to 9, three beyond. Among equally close words
-        the one the knowledge uses most wins. "pizza" is never turned into anything, and a word
-        English knows at all (zipf >= 2: "saladin") only into a word one edit away.
+        "balj"): one edit up to 5 letters, two up to 9, three beyond (or at most ``max_edits``).
+        Among equally close words the one the knowledge uses most wins. "pizza" is never turned
+        into anything, and a word English knows at all (zipf >= 2: "saladin") only into a word
+        one edit away.
         """
         if len(word) < 4 or word.isdigit() or word in self._known or is_common_english(word):
             return None
+        if max_edits is None:
+            max_edits = 1 if len(word) <= 5 else 2 if len(word) <= 9 else 3
         candidates: list[str] = []
         for n in range(len(word) - 2, len(word) + 3):
             candidates.extend(self._by_length.get(n, ()))
         if not candidates:
             return None
-        max_edits = 1 if len(word) <= 5 else 2 if len(word) <= 9 else 3
         found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=32)
         if not found:
             return None
@@ -324,18 +326,14 @@ EVERYDAY_ZIPF = 4.5  # a misspelt word outside the knowledge is only read as a w
 
 
 @lru_cache(maxsize=1)
-def everyday_words() -> tuple[dict[int, list[str]], dict[str, int]]:
-    """Everyday English words by length, and each word's frequency rank (wordfreq's list is
-    ordered by frequency: the cut at EVERYDAY_ZIPF is found by bisection)."""
+def everyday_words() -> Vocabulary:
+    """Everyday English words (zipf >= EVERYDAY_ZIPF), each counted by how common it is, as a
+    vocabulary to repair slips against (wordfreq's list is ordered by frequency: the cut is
+    found by bisection)."""
     ranked = top_n_list("en", 6000)
     cut = bisect_left(ranked, -EVERYDAY_ZIPF, key=lambda w: -zipf_frequency(w, "en"))
-    by_length: dict[int, list[str]] = {}
-    rank: dict[str, int] = {}
-    for w in ranked[:cut]:
-        if w.isalpha() and w.isascii():
-            by_length.setdefault(len(w), []).append(w)
-            rank[w] = len(rank)
-    return by_length, rank
+    common = [w for w in ranked[:cut] if w.isalpha() and w.isascii()]
+    return Vocabulary(common, {w: len(common) - i for i, w in enumerate(common)})
 
 
 @lru_cache(maxsize=20_000)
@@ -345,16 +343,8 @@ def repair_everyday(word: str) -> str | None:
     (or one swap) away from a very common word; the same letters first, then the most common.
     For slips the knowledge's own vocabulary cannot repair, so that they neither weigh as
     unknown words nor go unread ("whne" is still a "when" question)."""
-    if len(word) < 4 or word.isdigit() or is_common_english(word):
-        return None
-    by_length, rank = everyday_words()
-    candidates = [w for n in (len(word) - 1, len(word), len(word) + 1) for w in by_length.get(n, ())]
-    found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=1, limit=8)
-    if not found:
-        return None
-    # a letter left out or doubled before a swapped one ("wich" -> "which", not "with")
-    meant = min(found, key=lambda x: (_letter_difference(x[0], word), rank[x[0]]))[0]
-    if len(word) < 5 and is_content(meant):
+    meant = everyday_words().repair(word, max_edits=1)
+    if meant is not None and len(word) < 5 and is_content(meant):
         return None  # four letters from a word are as likely a name ("oran", "wali") as a slip
     return meant
 
