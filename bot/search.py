@@ -540,8 +540,8 @@ class SearchEngine:
                 continue
             docs, counts = posting
             idf = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
-            pos = np.minimum(np.searchsorted(docs, cands), len(docs) - 1)
-            tf = np.where(docs[pos] == cands, counts[pos].astype(np.float64), 0.0)
+            pos, found = _find(docs, cands)  # (a posting is never empty)
+            tf = np.where(found, counts[pos].astype(np.float64), 0.0)
             scores += idf * tf * (PLAIN_K1 + 1) / (tf + norm)
         top = float(scores.max()) if len(scores) else 0.0
         return (scores / top).tolist() if top > 0 else [0.0] * len(cands)
@@ -563,8 +563,7 @@ class SearchEngine:
             else:
                 weight = unknown_idf
             total += weight
-            alternatives = (term, *idx.synonyms.get(term, ()), *query.expansions.get(term, ()))
-            holders = [idx.postings[t][0] for t in alternatives if idx.knows(t)]
+            holders = [idx.postings[t][0] for t in self._alternatives(query, term) if idx.knows(t)]
             framing = FRAMING_WORDS.get(query.surface.get(term, term))
             if framing is not None and framing == query.kind:  # "what YEAR ...": any dated fact
                 holders.append(idx.facts_with(framing))
@@ -686,11 +685,14 @@ class SearchEngine:
                 return True
         return False
 
+    def _alternatives(self, query: Query, term: str) -> tuple[str, ...]:
+        """The stems that meet a question's term: itself, its synonyms, what its expression means."""
+        return (term, *self.index.synonyms.get(term, ()), *query.expansions.get(term, ()))
+
     def _speaks_of(self, query: Query, term: str, doc_index: int) -> bool:
         """Does the fact use the word, one of its synonyms or what its expression means?"""
         idx = self.index
-        alternatives = (term, *idx.synonyms.get(term, ()), *query.expansions.get(term, ()))
-        return any(idx.knows(t) and idx.has_term(t, doc_index) for t in alternatives)
+        return any(idx.knows(t) and idx.has_term(t, doc_index) for t in self._alternatives(query, term))
 
     def _bonus(self, query: Query, doc: _Doc) -> float:
         bonus = 0.0
@@ -698,7 +700,7 @@ class SearchEngine:
         if query.dates:
             if fact.when is None:
                 bonus -= 0.05
-            elif any(fact.when.overlaps(d.start, d.end) for d in query.dates):
+            elif _meets(fact, query.dates):
                 bonus += 0.15
             else:
                 bonus -= 0.15
@@ -753,12 +755,18 @@ def _meets(fact: Fact, dates: Sequence[DateQuery]) -> bool:
     return when is not None and any(when.overlaps(d.start, d.end) for d in dates)
 
 
+def _find(sorted_docs: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of cands is in sorted_docs (both arrays of fact numbers; sorted_docs not
+    empty), and whether it is there at all."""
+    pos = np.minimum(np.searchsorted(sorted_docs, cands), len(sorted_docs) - 1)
+    return pos, sorted_docs[pos] == cands
+
+
 def _contains(sorted_docs: np.ndarray, cands: np.ndarray) -> np.ndarray:
     """Which of cands are in sorted_docs (both arrays of fact numbers)."""
     if not len(sorted_docs):
         return np.zeros(len(cands), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_docs, cands), len(sorted_docs) - 1)
-    return sorted_docs[pos] == cands
+    return _find(sorted_docs, cands)[1]
 
 
 def has_pronoun(ws: Iterable[str]) -> bool:
