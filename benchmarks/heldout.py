@@ -21,9 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rank_bm25 import BM25Okapi  # noqa: E402
-
-from benchmarks.accuracy import fact_text, tokens  # noqa: E402
+from benchmarks.accuracy import BM25Baseline  # noqa: E402
 from bot.knowledge import KnowledgePack, load_pack  # noqa: E402
 from bot.search import SearchEngine, SearchIndex  # noqa: E402
 
@@ -52,8 +50,7 @@ def main() -> int:
     for k in range(args.folds):
         reduced, held = folds(pack, k, args.folds)
         engine = SearchEngine(SearchIndex(reduced))
-        ids = list(reduced.facts)
-        bm25 = BM25Okapi([tokens(fact_text(f)) for f in reduced.facts.values()])
+        bm25 = BM25Baseline(reduced.facts.values())
         for question, fid in held:
             total += 1
             result = engine.search(question, limit=3)
@@ -62,10 +59,9 @@ def main() -> int:
                 counts["tarikh"][2] += 1
             else:
                 counts["tarikh"][0 if result.best.fact.id == fid else 1] += 1
-            scores = bm25.get_scores(tokens(question))
-            best = max(range(len(ids)), key=lambda i: scores[i])
-            counts["bm25"][0 if ids[best] == fid else 1] += 1
-            ranked["bm25"] += ids[best] == fid
+            best = bm25.best(question)
+            counts["bm25"][0 if best == fid else 1] += 1
+            ranked["bm25"] += best == fid
     print(
         f"{total} held-out sample questions, {len(pack.facts)} facts, {args.folds} folds "
         f"({time.perf_counter() - start:.0f} s)\n"
