@@ -237,6 +237,13 @@ class DateQuery:
     label: str
 
 
+def _thousands(head: str, group: str) -> bool:
+    """Are these two words one number written with a separator ("120,000", "1 200")? Only a
+    round group counts, so that "739/740" stays two years."""
+    round_group = len(group) == 3 and group.isdigit() and group.endswith("00")
+    return round_group and 1 <= len(head) <= 3 and head.isdigit()
+
+
 def find_dates(ws: list[str]) -> list[DateQuery]:
     """Years (CE unless marked AH), optionally with a season or month, found in the words."""
     found: list[DateQuery] = []
@@ -246,6 +253,8 @@ def find_dates(ws: list[str]) -> list[DateQuery]:
         year = int(w)
         after = ws[i + 1] if i + 1 < len(ws) else ""
         before = ws[i - 1] if i > 0 else ""
+        if _thousands(w, after) or _thousands(before, w):
+            continue  # "120,000 Berbers", "1,200": one number split at its thousands, not a year
         if _AH_MARK.match(after):
             if not 1 <= year <= 1500:
                 continue

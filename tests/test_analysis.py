@@ -53,6 +53,10 @@ def test_dates_in_questions() -> None:
     [spring] = find_dates(words("spring 742"))
     assert spring.start == (742, 3, 1) and spring.end[1] == 5
     assert find_dates(words("how many of the 40 men survived")) == []
+    # a number written with a thousands separator is a count, not the year 120; "739/740" is two years
+    assert find_dates(words("did 120,000 Berbers really die in 741?"))[0].label == "741 CE"
+    assert len(find_dates(words("did 120,000 Berbers really die?"))) == 0
+    assert [d.label for d in find_dates(words("the revolt of 739/740"))] == ["739 CE", "740 CE"]
 
 
 def test_alias_spellings_find_the_same_entity(answerer) -> None:
