@@ -2,7 +2,8 @@
 
 "when ...?" wants a date, "how many ...?" a number, "who ...?" someone; a question about a
 birth or a death wants a fact that tells of one. The search engine declines a best match that
-cannot give what was asked (and ranks facts that can a little higher). Topic-neutral.
+cannot give what was asked (and ranks facts that can a little higher), and so one that does not
+state an age, a look, a language ... that the question asks for. Topic-neutral.
 """
 
 from __future__ import annotations
@@ -86,13 +87,39 @@ def _own_words(fact: Fact) -> frozenset[str]:
     return frozenset(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
 
 
-def tells_of_events_asked(ws: Sequence[str], fact: Fact) -> bool:
-    """A question about a birth or a death needs a fact that tells of one."""
+def _attributes(path: Path) -> list[tuple[tuple[tuple[str, ...], ...], frozenset[str]]]:
+    """Lines "asking phrase, asking phrase | word word": the phrases as word tuples."""
+    attributes = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        asks, sep, told = line.split("#", 1)[0].partition("|")
+        phrases = tuple(tuple(p.split()) for p in asks.split(",") if p.strip())
+        if sep and phrases:
+            attributes.append((phrases, frozenset(told.split())))
+    return attributes
+
+
+# "how old was X", "what did X look like", "what language did they speak": a question that asks
+# for an attribute the fact must state in words (bot/data/attributes.txt, written blind).
+ATTRIBUTES = _attributes(DATA_DIR / "attributes.txt")
+
+
+def _has_phrase(ws: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(ws[i] == phrase[0] and tuple(ws[i : i + n]) == phrase for i in range(len(ws) - n + 1))
+
+
+def tells_what_was_asked(ws: Sequence[str], fact: Fact) -> bool:
+    """A question about a birth or a death needs a fact that tells of one; one that asks for an
+    age, a look, a language ... needs a fact with a word that can state it."""
+    own = _own_words(fact)
     asked = {w for w, after in zip(ws, [*ws[1:], ""], strict=True) if after not in PARTICLES}
-    return all(
-        not (asked & question_words) or not _own_words(fact).isdisjoint(told)
-        for question_words, told in LIFE_EVENTS
-    )
+    for question_words, told in LIFE_EVENTS:
+        if asked & question_words and own.isdisjoint(told):
+            return False
+    for phrases, told in ATTRIBUTES:
+        if own.isdisjoint(told) and any(_has_phrase(ws, p) for p in phrases):
+            return False
+    return True
 
 
 # "what WEAPONS did they use", "which TRIBES", "what was the CAPITAL of": the noun a "what" or

@@ -53,7 +53,7 @@ from bot.answer_types import (
     has_quantity,
     is_light_noun,
     question_kind,
-    tells_of_events_asked,
+    tells_what_was_asked,
 )
 from bot.index_build import BATCH, PostingsBuilder, release_free_memory
 from bot.knowledge.models import Entity, Fact, KnowledgePack
@@ -648,8 +648,8 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "no quantity", confidence)
         if query.kind == "when" and not has_date(best.fact):
             return SearchResult(query, hits[:limit], False, "no date", confidence)
-        if not tells_of_events_asked(query.words, best.fact):
-            return SearchResult(query, hits[:limit], False, "no such event", confidence)
+        if not tells_what_was_asked(query.words, best.fact):
+            return SearchResult(query, hits[:limit], False, "not stated", confidence)
         if not all(self._speaks_of(query, term, idx.by_id[best.fact.id]) for term in query.asked):
             return SearchResult(query, hits[:limit], False, "not what was asked", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
