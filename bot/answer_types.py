@@ -87,15 +87,17 @@ def _own_words(fact: Fact) -> frozenset[str]:
     return frozenset(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
 
 
-def _attributes(path: Path) -> list[tuple[tuple[tuple[str, ...], ...], frozenset[str]]]:
-    """Lines "asking phrase, asking phrase | word word": the phrases as word tuples."""
-    attributes = []
+def _attributes(path: Path) -> dict[str, list[tuple[tuple[str, ...], frozenset[str]]]]:
+    """Lines "asking phrase, asking phrase | word word": each phrase (as words) with the words
+    that state its attribute, filed under the phrase's first word."""
+    by_first: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        asks, sep, told = line.split("#", 1)[0].partition("|")
-        phrases = tuple(tuple(p.split()) for p in asks.split(",") if p.strip())
-        if sep and phrases:
-            attributes.append((phrases, frozenset(told.split())))
-    return attributes
+        asks, sep, told_words = line.split("#", 1)[0].partition("|")
+        told = frozenset(told_words.split())
+        for phrase in (tuple(p.split()) for p in asks.split(",") if p.strip()):
+            if sep:
+                by_first.setdefault(phrase[0], []).append((phrase, told))
+    return by_first
 
 
 # "how old was X", "what did X look like", "what language did they speak": a question that asks
@@ -103,9 +105,14 @@ def _attributes(path: Path) -> list[tuple[tuple[tuple[str, ...], ...], frozenset
 ATTRIBUTES = _attributes(DATA_DIR / "attributes.txt")
 
 
-def _has_phrase(ws: Sequence[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(ws[i] == phrase[0] and tuple(ws[i : i + n]) == phrase for i in range(len(ws) - n + 1))
+def attributes_asked(ws: Sequence[str]) -> list[frozenset[str]]:
+    """For each attribute the question asks for, the words a fact may state it with."""
+    found = []
+    for i, w in enumerate(ws):
+        for phrase, told in ATTRIBUTES.get(w, ()):
+            if tuple(ws[i : i + len(phrase)]) == phrase:
+                found.append(told)
+    return found
 
 
 def tells_what_was_asked(ws: Sequence[str], fact: Fact) -> bool:
@@ -116,10 +123,7 @@ def tells_what_was_asked(ws: Sequence[str], fact: Fact) -> bool:
     for question_words, told in LIFE_EVENTS:
         if asked & question_words and own.isdisjoint(told):
             return False
-    for phrases, told in ATTRIBUTES:
-        if own.isdisjoint(told) and any(_has_phrase(ws, p) for p in phrases):
-            return False
-    return True
+    return all(not own.isdisjoint(told) for told in attributes_asked(ws))
 
 
 # "what WEAPONS did they use", "which TRIBES", "what was the CAPITAL of": the noun a "what" or
