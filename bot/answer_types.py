@@ -93,10 +93,11 @@ def _attributes(path: Path) -> dict[str, list[tuple[tuple[str, ...], frozenset[s
     by_first: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         asks, sep, told_words = line.split("#", 1)[0].partition("|")
+        if not sep:
+            continue
         told = frozenset(told_words.split())
         for phrase in (tuple(p.split()) for p in asks.split(",") if p.strip()):
-            if sep:
-                by_first.setdefault(phrase[0], []).append((phrase, told))
+            by_first.setdefault(phrase[0], []).append((phrase, told))
     return by_first
 
 
