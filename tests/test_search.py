@@ -156,13 +156,14 @@ def score_set(answerer: Answerer, path: Path) -> tuple[float, float, int, int]:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
     right = answerable = rejected = offtopic = 0
     for it in items:
-        for fid in it["answers"]:
+        answers = it.get("answers") or []  # an off-topic question may leave the key out
+        for fid in answers:
             assert fid in answerer.pack.facts, (path.name, it["q"], fid)  # labels name real facts
         result = answerer.engine.search(it["q"])
         got = result.best.fact.id if result.answered and result.best else None
-        if it["answers"]:
+        if answers:
             answerable += 1
-            right += got in it["answers"]
+            right += got in answers
         else:
             offtopic += 1
             rejected += got is None
@@ -173,8 +174,8 @@ def test_eval_set_accuracy_stays_above_floor(answerer: Answerer) -> None:
     """A regression floor on benchmarks/questions.yaml (the README reports the exact figures)."""
     top1, rejection, answerable, offtopic = score_set(answerer, EVAL)
     assert answerable >= 150 and offtopic >= 40
-    assert top1 >= 0.85
-    assert rejection >= 0.85
+    assert top1 >= 0.88
+    assert rejection >= 0.9
 
 
 def test_blind_sets_stay_above_floor(answerer: Answerer) -> None:
@@ -183,5 +184,5 @@ def test_blind_sets_stay_above_floor(answerer: Answerer) -> None:
     for path in sorted(BLIND.glob("*.yaml")):
         top1, rejection, answerable, offtopic = score_set(answerer, path)
         assert answerable >= 100 and offtopic >= 50, path.name
-        assert top1 >= 0.75, (path.name, top1)
-        assert rejection >= 0.5, (path.name, rejection)
+        assert top1 >= 0.8, (path.name, top1)
+        assert rejection >= 0.6, (path.name, rejection)
