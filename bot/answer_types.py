@@ -60,6 +60,17 @@ def asks_a_count(ws: Sequence[str]) -> bool:
     return "long" not in ws and TIME_UNITS.isdisjoint(ws) and after.get("much") != "of"
 
 
+# "what happened to X", "what became of X", "the fate of X": what befell X in the end, so the
+# later of X's facts answer it rather than the one that introduces X.
+FATE_PAIRS = frozenset(
+    {("happened", "to"), ("happen", "to"), ("became", "of"), ("become", "of"), ("fate", "of")}
+)
+
+
+def asks_a_fate(ws: Sequence[str]) -> bool:
+    return any(pair in FATE_PAIRS for pair in pairwise(ws))
+
+
 @lru_cache(maxsize=4096)
 def has_date(fact: Fact) -> bool:
     """Is the fact dated, or does its text name a year (three or four digits, not "000" as in

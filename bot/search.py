@@ -49,6 +49,7 @@ from bot.analysis import (
 from bot.answer_types import (
     asked_nouns,
     asks_a_count,
+    asks_a_fate,
     has_date,
     has_quantity,
     is_light_noun,
@@ -105,6 +106,8 @@ class Params:
     # ... and of such a word when it is everyday English (zipf >= 4: "cash", "desperate"), which
     # more often rephrases the question than changes its subject
     unknown_common_weight: float = 0.8
+    # "what happened to X": a fact gains this much times how late it comes among X's facts
+    w_fate: float = 0.3
     # Abstention: confidence = share * coverage + (1 - share) * fuzzy must reach min_confidence.
     confidence_share: float = 0.9
     min_confidence: float = 0.5
@@ -173,6 +176,8 @@ class Query:
     years_count: bool = True
     # stems of the nouns a "what N / which N" question asks for ("what WEAPONS did they use")
     asked: tuple[str, ...] = ()
+    # "what happened to X": X's later facts answer it
+    fate: bool = False
 
 
 @dataclass(slots=True)
@@ -500,6 +505,7 @@ class SearchEngine:
             before=self._events_around(ws, BEFORE_WORDS),
             years_count=not asks_a_count(ws),
             asked=asked,
+            fate=asks_a_fate(ws),
         )
 
     def _events_around(self, ws: list[str], markers: frozenset[str]) -> tuple[int, ...]:
@@ -623,6 +629,8 @@ class SearchEngine:
             score = p.w_bm25 * bm + p.w_cover * cov + p.w_plain * pl + self._bonus(query, doc)
             if context and context.entities and doc.entities & set(context.entities):
                 score += 0.1
+                if query.fate and not query.entities:  # "what happened to him?"
+                    score += p.w_fate * self._lateness(doc.entities & set(context.entities), doc.position)
             partial.append((score, c, cov, bm))
         partial.sort(key=lambda x: (-x[0], x[1]))
         keep = max(limit, 3)
@@ -716,6 +724,8 @@ class SearchEngine:
         # "what happened after Bagdoura": not the battle itself, nor what came before it
         if any(doc.position <= p for p in query.after) or any(doc.position >= p for p in query.before):
             bonus -= 0.1
+        if query.fate:
+            bonus += self.params.w_fate * self._lateness(query.entities & doc.entities, doc.position)
         if query.entities:
             shared = len(query.entities & doc.entities)
             bonus += 0.05 * min(shared, 2)
@@ -724,6 +734,17 @@ class SearchEngine:
             ):
                 bonus += 0.1  # "who was X?": the fact that introduces X
         return bonus
+
+    def _lateness(self, entities: Iterable[str], position: int) -> float:
+        """How late (0 first .. 1 last) this fact comes among the facts of these people."""
+        late = 0.0
+        for eid in entities:
+            if self.index.entities[eid].kind != "person":
+                continue
+            docs = self.index.postings[_entity_token(eid)][0]  # the facts with this person, in order
+            if len(docs) > 1:
+                late = max(late, int(np.searchsorted(docs, position)) / (len(docs) - 1))
+        return late
 
     # -- suggestions -------------------------------------------------------------------------
 

@@ -122,6 +122,21 @@ def test_after_a_battle_means_a_later_part_of_the_story(answerer: Answerer) -> N
     assert not engine.search("where did habib go at the battle of the nobles").query.after
 
 
+def test_what_happened_to_someone_leans_to_the_later_part_of_their_story(answerer: Answerer) -> None:
+    engine = answerer.engine
+    # "who was Musa" is told by the fact that introduces him; his fate comes later
+    who = engine.search("who was musa ibn abi khalid").best
+    assert who is not None and who.fact.id == "musa-ibn-abi-khalid-loyal-captain"
+    for question in ("what happened to musa ibn abi khalid", "what became of musa ibn abi khalid"):
+        result = engine.search(question)
+        assert result.query.fate and result.answered and result.best is not None, question
+        assert result.best.fact.id == "habib-mutilates-musa-ibn-abi-khalid", question
+    fate = engine.search("what happened to kulthum ibn iyad")
+    assert fate.answered and fate.best is not None
+    assert fate.best.fact.id == "kulthum-and-habib-killed-at-bagdoura"
+    assert not engine.parse("what happened in 741").fate
+
+
 def test_a_who_question_leans_to_facts_that_name_a_person(mini_pack_dir: Path) -> None:
     from bot.knowledge import load_pack
 
