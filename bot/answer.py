@@ -25,6 +25,8 @@ _BEFORE = re.compile(
 )
 MAX_QUESTION = 500
 SUGGESTIONS = 3  # nearest topics offered when a question is declined
+# Declines of a fact that matched but cannot give the kind of answer asked (bot/search.py)
+SILENT_REASONS = frozenset({"no date", "no quantity", "not stated", "not what was asked"})
 PERSONAL_PRONOUNS = ("he", "him", "his", "she", "her", "hers")
 
 
@@ -323,6 +325,11 @@ class Answerer:
         if not message:
             if result is not None and result.reason == "empty":
                 message = f"Ask me anything about {self.topic}: people, places, battles or dates."
+            elif names := self._silent_about(result):
+                message = (
+                    f"My sources on {self.topic} mention {names} but don't say that, so I won't "
+                    "guess."
+                )
             else:
                 message = f"I couldn't find that in my sources on {self.topic}, so I won't guess."
         return Reply(
@@ -332,6 +339,22 @@ class Answerer:
             message=message,
             corrections=dict(result.query.corrections) if result else {},
         )
+
+    def _silent_about(self, result: SearchResult | None) -> str:
+        """The people and places a question asked about, when the fact about them that it matched
+        was only declined for not giving what was asked (no date, no number, no age ...): the
+        source speaks of them but is silent on that. Empty otherwise."""
+        if result is None or result.reason not in SILENT_REASONS or result.best is None:
+            return ""
+        shared = result.query.entities & set(result.best.fact.entity_ids)
+        names = sorted(
+            self.pack.entities[e].name
+            for e in shared
+            if e in self.pack.entities and self.pack.entities[e].kind in ("person", "place")
+        )
+        if not names:
+            return ""
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
     def _entity_ref(self, eid: str) -> EntityRef:
         ent: Entity = self.pack.entities[eid]

@@ -32,6 +32,17 @@ def test_decline_offers_three_suggestions(answerer: Answerer) -> None:
     assert "won't guess" in reply.message
 
 
+def test_a_decline_says_when_the_source_knows_the_person_but_not_the_answer(answerer: Answerer) -> None:
+    # the engine found Musa's fact, but it gives no death: say the source is silent on it
+    silent = answerer.ask("when did musa ibn abi khalid die")
+    assert not silent.answered
+    assert "mention Musa ibn Abi Khalid but don't say that" in silent.message
+    assert silent.suggestions  # and still offers what it does know
+    # a question about nothing in the source gets the plain decline
+    unknown = answerer.ask("what is the capital of france")
+    assert not unknown.answered and "couldn't find that" in unknown.message
+
+
 def test_follow_up_pronoun_uses_the_previous_answer(answerer: Answerer) -> None:
     conv = Conversation()
     first = answerer.ask("who led the revolt at first?", conv)
