@@ -233,8 +233,7 @@ class PostingsBuilder:
         # the summed weight of each (term, fact), term-major: the batches' runs then need only
         # merging into the postings' order (term, then fact)
         size = max(len(facts), 1)
-        keys, inverse = np.unique(_pair_keys(terms, docs, len(self.terms.order), size), return_inverse=True)
-        tfs = np.bincount(inverse.ravel(), weights=weights, minlength=len(keys)).astype(np.float32)
+        keys, tfs = _sum_by_key(_pair_keys(terms, docs, len(self.terms.order), size), weights)
         self._parts.append(((keys % size).astype(np.int32) + start, (keys // size).astype(np.int32), tfs))
 
     def _add_plain(
@@ -334,6 +333,27 @@ def _pair_keys(items: np.ndarray, docs: np.ndarray, items_total: int, size: int)
     bits while it fits (sorting those is twice as fast as 64-bit ones), else in 64."""
     key_type = np.int32 if items_total * size < 2**31 else np.int64
     return items.astype(key_type) * size + docs.astype(key_type)
+
+
+def _sum_by_key(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys, ascending, and the summed weight of each (as float32, summed in
+    float64 like np.bincount). 32-bit keys are sorted together with their positions packed into
+    one 64-bit number: a plain sort of those is several times faster than the argsort that
+    np.unique(return_inverse=True) needs."""
+    if not len(keys):
+        return keys, np.zeros(0, np.float32)
+    if keys.dtype != np.int32:
+        unique, inverse = np.unique(keys, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique))
+        return unique, sums.astype(np.float32)
+    packed = np.sort((keys.astype(np.int64) << 32) | np.arange(len(keys), dtype=np.int64))
+    order = packed & 0xFFFFFFFF
+    ordered = (packed >> 32).astype(np.int32)
+    first = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    sums = np.add.reduceat(weights[order].astype(np.float64), starts)
+    return ordered[starts], sums.astype(np.float32)
 
 
 def release_free_memory() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.analysis import NON_CONTENT, plain_words, stem
-from bot.index_build import PostingsBuilder, WordSplitter
+from bot.index_build import PostingsBuilder, WordSplitter, _sum_by_key
 from bot.knowledge import KnowledgePack
 from bot.search import FIELD_WEIGHTS, SearchIndex
 
@@ -167,3 +168,14 @@ def test_building_in_many_batches_gives_the_same_index(pack: KnowledgePack, monk
         np.testing.assert_array_equal(docs, batched.plain_postings[word][0])
         np.testing.assert_array_equal(tfs, batched.plain_postings[word][1])
     np.testing.assert_array_equal(whole.plain_lengths, batched.plain_lengths)
+
+
+@given(st.lists(st.tuples(st.integers(0, 2**31 - 1), st.floats(0, 100, width=32)), max_size=60))
+def test_summing_weights_by_key_matches_numpy_unique(pairs: list[tuple[int, float]]) -> None:
+    weights = np.array([w for _, w in pairs], dtype=np.float32)
+    for dtype in (np.int32, np.int64):  # the packed sort, and np.unique for keys too wide to pack
+        keys = np.array([k for k, _ in pairs], dtype=dtype)
+        unique, sums = _sum_by_key(keys, weights)
+        expected, inverse = np.unique(keys, return_inverse=True)
+        assert unique.tolist() == expected.tolist()
+        assert np.allclose(sums, np.bincount(inverse.ravel(), weights=weights, minlength=len(expected)))
