@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from bot.analysis import DATA_DIR, FRAMING_WORDS, is_common_english, is_content, plain_words
+from bot.analysis import DATA_DIR, FRAMING_WORDS, is_common_english, is_content, plain_words, stem
 from bot.knowledge.models import Fact
 
 # "how many/much/old/long ...?" asks for a number ("how far" may ask for a place); a fact that
@@ -45,6 +45,48 @@ def has_quantity(fact: Fact, *, years_count: bool = True) -> bool:
         if years_count or "," in number or not 3 <= len(number) <= 4:
             return True
     return not NUMBER_WORDS.isdisjoint(plain_words(text))
+
+
+# "how many HORSES": a fact that states a count of them names them (or a synonym) within a few
+# words of a number ("some 10,000 men", "the Syrian regiments, down to about 10,000").
+COUNT_WINDOW = 6
+
+
+@lru_cache(maxsize=4096)
+def _own_text_words(fact: Fact) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The words of the fact's own text (title, answer, excerpt) and their stems, in order."""
+    ws = tuple(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
+    return ws, tuple(stem(w) for w in ws)
+
+
+def _is_count(word: str) -> bool:
+    """A number that may count things: not a bare year ("in 741"); "000" is the tail of "10,000"."""
+    if word.isdigit():
+        return not (3 <= len(word) <= 4 and word[0] != "0")
+    return word in NUMBER_WORDS
+
+
+def counts(fact: Fact, things: Iterable[str]) -> bool:
+    """Does the fact's own text give a number of these things (stems: the noun asked about and
+    its synonyms) within a few words of one of them?"""
+    ws, stems = _own_text_words(fact)
+    wanted = set(things)
+    for i, s in enumerate(stems):
+        if s in wanted and any(_is_count(w) for w in ws[max(0, i - COUNT_WINDOW) : i + COUNT_WINDOW + 1]):
+            return True
+    return False
+
+
+def counted_noun(ws: Sequence[str]) -> int | None:
+    """Where the noun a "how many N / how much N" question counts is ("how many HORSES"), unless
+    it only frames the answer ("how many years", "how many times")."""
+    for i in range(1, len(ws) - 1):
+        if ws[i] in ("many", "much") and ws[i - 1] == "how":
+            noun = ws[i + 1]
+            if len(noun) > 2 and is_content(noun) and noun not in FRAMING_WORDS and not is_light_noun(noun):
+                return i + 1
+            return None
+    return None
 
 
 TIME_UNITS = frozenset(

@@ -50,6 +50,8 @@ from bot.answer_types import (
     asked_nouns,
     asks_a_count,
     asks_a_fate,
+    counted_noun,
+    counts,
     has_date,
     has_quantity,
     is_light_noun,
@@ -178,6 +180,8 @@ class Query:
     asked: tuple[str, ...] = ()
     # "what happened to X": X's later facts answer it
     fate: bool = False
+    # the stem of the noun a "how many N" question counts ("how many HORSES")
+    counted: str | None = None
 
 
 @dataclass(slots=True)
@@ -437,6 +441,7 @@ class SearchEngine:
         content: list[str] = []
         positions: list[int] = []
         slots = asked_nouns(ws)
+        counted_at = counted_noun(ws)
         for i, w in enumerate(ws):
             if not is_content(w):
                 continue
@@ -458,6 +463,7 @@ class SearchEngine:
             stems[k] for k, p in enumerate(positions) if p in slots and not is_light_noun(content[k])
         )
         surface = dict(zip(stems, content, strict=True))
+        counted = next((stems[k] for k, p in enumerate(positions) if p == counted_at), None)
         entities = idx.match_entities(stems)
         q_terms: dict[str, float] = {}
         core: list[str] = []
@@ -506,6 +512,7 @@ class SearchEngine:
             years_count=not asks_a_count(ws),
             asked=asked,
             fate=asks_a_fate(ws),
+            counted=counted,
         )
 
     def _events_around(self, ws: list[str], markers: frozenset[str]) -> tuple[int, ...]:
@@ -653,6 +660,8 @@ class SearchEngine:
         if not self._specific_match(query, idx.by_id[best.fact.id], context):
             return SearchResult(query, hits[:limit], False, "too general", confidence)
         if query.kind == "howmany" and not has_quantity(best.fact, years_count=query.years_count):
+            return SearchResult(query, hits[:limit], False, "no quantity", confidence)
+        if query.counted and not counts(best.fact, self._alternatives(query, query.counted)):
             return SearchResult(query, hits[:limit], False, "no quantity", confidence)
         if query.kind == "when" and not has_date(best.fact):
             return SearchResult(query, hits[:limit], False, "no date", confidence)

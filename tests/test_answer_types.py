@@ -7,6 +7,8 @@ from bot.answer import Answerer
 from bot.answer_types import (
     asked_nouns,
     asks_a_count,
+    counted_noun,
+    counts,
     has_date,
     has_quantity,
     is_light_noun,
@@ -157,3 +159,23 @@ def test_a_question_about_an_age_a_look_or_a_language_needs_a_fact_that_states_i
     assert tells_what_was_asked(words("how many men did kulthum lead"), army)  # nothing of the kind asked
     # whole words only: "swore" does not ask what someone "wore"
     assert tells_what_was_asked(words("what oath was sworn, and who swore it"), quiet)
+
+
+def test_a_how_many_question_needs_a_count_of_what_it_asks_about(
+    answerer: Answerer, pack: KnowledgePack
+) -> None:
+    ws = words("how many horses did balj have")
+    assert counted_noun(ws) == 2
+    assert counted_noun(words("how many years did the revolt last")) is None  # frames the answer
+    assert counted_noun(words("how long did the siege last")) is None
+    ceuta = pack.facts["syrians-trapped-in-ceuta"]  # "... the remnant ..., about 10,000 men ..."
+    assert counts(ceuta, ["men"]) and not counts(ceuta, ["hors", "cavalri"])
+    dated = replace(ceuta, answer="Balj's horses were eaten in Ceuta in 742.", excerpt=None)
+    assert not counts(dated, ["hors"])  # a year near them is not a number of them
+    assert counts(replace(dated, answer="Balj kept three thousand horses in Ceuta."), ["hors"])
+    engine = answerer.engine
+    # the Ceuta fact counts Balj's men, not his horses
+    assert engine.search("how many men did balj have in ceuta").answered
+    horses = engine.search("how many horses did balj have in ceuta")
+    assert not horses.answered and horses.reason == "no quantity"
+    assert horses.best is not None and horses.best.fact.id == "syrians-trapped-in-ceuta"
