@@ -53,23 +53,37 @@ COUNT_WINDOW = 6
 
 
 @lru_cache(maxsize=4096)
-def _own_text_words(fact: Fact) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The words of the fact's own text (title, answer, excerpt) and their stems, in order."""
-    ws = tuple(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
-    return ws, tuple(stem(w) for w in ws)
+def _own_text_words(fact: Fact) -> tuple[str, ...]:
+    """The words of the fact's own text (title, answer, excerpt; not its sample questions), in order."""
+    return tuple(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
+
+
+@lru_cache(maxsize=4096)
+def _own_stems(fact: Fact) -> tuple[str, ...]:
+    return tuple(stem(w) for w in _own_text_words(fact))
+
+
+@lru_cache(maxsize=4096)
+def _own_words(fact: Fact) -> frozenset[str]:
+    return frozenset(_own_text_words(fact))
+
+
+def _is_year(word: str) -> bool:
+    """Three or four digits, not "000" (the tail of "30,000"): in a history text, a year."""
+    return len(word) in (3, 4) and word.isdigit() and word[0] != "0"
 
 
 def _is_count(word: str) -> bool:
     """A number that may count things: not a bare year ("in 741"); "000" is the tail of "10,000"."""
     if word.isdigit():
-        return not (3 <= len(word) <= 4 and word[0] != "0")
+        return not _is_year(word)
     return word in NUMBER_WORDS
 
 
 def counts(fact: Fact, things: Iterable[str]) -> bool:
     """Does the fact's own text give a number of these things (stems: the noun asked about and
     its synonyms) within a few words of one of them?"""
-    ws, stems = _own_text_words(fact)
+    ws, stems = _own_text_words(fact), _own_stems(fact)
     wanted = set(things)
     for i, s in enumerate(stems):
         if s in wanted and any(_is_count(w) for w in ws[max(0, i - COUNT_WINDOW) : i + COUNT_WINDOW + 1]):
@@ -83,9 +97,7 @@ def counted_noun(ws: Sequence[str]) -> int | None:
     for i in range(1, len(ws) - 1):
         if ws[i] in ("many", "much") and ws[i - 1] == "how":
             noun = ws[i + 1]
-            if len(noun) > 2 and is_content(noun) and noun not in FRAMING_WORDS and not is_light_noun(noun):
-                return i + 1
-            return None
+            return i + 1 if _names_a_thing(noun) and not is_light_noun(noun) else None
     return None
 
 
@@ -119,36 +131,31 @@ def has_date(fact: Fact) -> bool:
     "30,000")?"""
     if fact.when is not None:
         return True
-    return any(len(w) in (3, 4) and w.isdigit() and w[0] != "0" for w in plain_words(fact.answer))
+    return any(_is_year(w) for w in plain_words(fact.answer))
 
 
-def _life_events(path: Path) -> list[tuple[frozenset[str], frozenset[str]]]:
-    events = []
+def _asked_and_told(path: Path) -> list[tuple[str, frozenset[str]]]:
+    """The lines "what asks | words that tell" of a data file: the asking side as written, and
+    the telling words (comments after "#" and lines without "|" left out)."""
+    rules = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        asked, sep, told = line.split("#", 1)[0].partition("|")
+        asks, sep, told = line.split("#", 1)[0].partition("|")
         if sep:
-            events.append((frozenset(asked.split()), frozenset(told.split())))
-    return events
+            rules.append((asks, frozenset(told.split())))
+    return rules
 
 
-LIFE_EVENTS = _life_events(DATA_DIR / "life_events.txt")
+LIFE_EVENTS = [
+    (frozenset(asks.split()), told) for asks, told in _asked_and_told(DATA_DIR / "life_events.txt")
+]
 PARTICLES = frozenset({"down", "out", "away", "off", "up", "of", "from"})  # "died down", "born of"
-
-
-@lru_cache(maxsize=4096)
-def _own_words(fact: Fact) -> frozenset[str]:
-    return frozenset(plain_words(f"{fact.title} {fact.answer} {fact.excerpt or ''}"))
 
 
 def _attributes(path: Path) -> dict[str, list[tuple[tuple[str, ...], frozenset[str]]]]:
     """Lines "asking phrase, asking phrase | word word": each phrase (as words) with the words
     that state its attribute, filed under the phrase's first word."""
     by_first: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        asks, sep, told_words = line.split("#", 1)[0].partition("|")
-        if not sep:
-            continue
-        told = frozenset(told_words.split())
+    for asks, told in _asked_and_told(path):
         for phrase in (tuple(p.split()) for p in asks.split(",") if p.strip()):
             by_first.setdefault(phrase[0], []).append((phrase, told))
     return by_first
@@ -227,9 +234,15 @@ def asked_nouns(ws: Sequence[str]) -> list[int]:
             if j + 2 < len(ws) and ws[j] in KIND_OF and ws[j + 1] == "of":  # "what kind of N did"
                 j += 2
         noun = ws[j] if j + 1 < len(ws) and ws[j + 1] in needs else ""
-        if len(noun) > 2 and is_content(noun) and noun not in FRAMING_WORDS:
+        if _names_a_thing(noun):
             found.append(j)
     return found
+
+
+def _names_a_thing(word: str) -> bool:
+    """Can this word, where a question puts the noun it asks about, name a thing (not a function
+    word, nor one that frames the answer such as "year")?"""
+    return len(word) > 2 and is_content(word) and word not in FRAMING_WORDS
 
 
 def question_kind(ws: Iterable[str]) -> str | None:
