@@ -630,14 +630,17 @@ class SearchEngine:
         # Everything but the fuzzy part first; the fuzzy part (0..1, times its weight) is then
         # worked out best-first, in small batches, only while it could still change the top hits.
         partial: list[tuple[float, int, float, float]] = []  # (score so far, fact, coverage, bm25)
+        context_entities = set(context.entities) if context else set()
+        # "what happened to X" (or "to him", X from the context): X's later facts rank higher
+        fated = (query.entities or context_entities) if query.fate else set()
         for c, cov, pl in zip(cands.tolist(), coverages, plain, strict=True):
             doc = idx.docs[c]
             bm = float(raw[c]) / top_raw
             score = p.w_bm25 * bm + p.w_cover * cov + p.w_plain * pl + self._bonus(query, doc)
-            if context and context.entities and doc.entities & set(context.entities):
+            if doc.entities & context_entities:
                 score += 0.1
-                if query.fate and not query.entities:  # "what happened to him?"
-                    score += p.w_fate * self._lateness(doc.entities & set(context.entities), doc.position)
+            if fated:
+                score += p.w_fate * self._lateness(fated & doc.entities, doc.position)
             partial.append((score, c, cov, bm))
         partial.sort(key=lambda x: (-x[0], x[1]))
         keep = max(limit, 3)
@@ -657,7 +660,8 @@ class SearchEngine:
         confidence = share * best.coverage + (1 - share) * best.fuzzy
         if confidence < self.params.min_confidence:
             return SearchResult(query, hits[:limit], False, "not covered", confidence)
-        if not self._specific_match(query, idx.by_id[best.fact.id], context):
+        best_index = idx.by_id[best.fact.id]
+        if not self._specific_match(query, best_index, context):
             return SearchResult(query, hits[:limit], False, "too general", confidence)
         if query.kind == "howmany" and not has_quantity(best.fact, years_count=query.years_count):
             return SearchResult(query, hits[:limit], False, "no quantity", confidence)
@@ -667,7 +671,7 @@ class SearchEngine:
             return SearchResult(query, hits[:limit], False, "no date", confidence)
         if not tells_what_was_asked(query.words, best.fact):
             return SearchResult(query, hits[:limit], False, "not stated", confidence)
-        if not all(self._speaks_of(query, term, idx.by_id[best.fact.id]) for term in query.asked):
+        if not all(self._speaks_of(query, term, best_index) for term in query.asked):
             return SearchResult(query, hits[:limit], False, "not what was asked", confidence)
         return SearchResult(query, hits[:limit], True, "", confidence)
 
@@ -733,8 +737,6 @@ class SearchEngine:
         # "what happened after Bagdoura": not the battle itself, nor what came before it
         if any(doc.position <= p for p in query.after) or any(doc.position >= p for p in query.before):
             bonus -= 0.1
-        if query.fate:
-            bonus += self.params.w_fate * self._lateness(query.entities & doc.entities, doc.position)
         if query.entities:
             shared = len(query.entities & doc.entities)
             bonus += 0.05 * min(shared, 2)
