@@ -252,8 +252,7 @@ class Answerer:
         names = [self.pack.entities[e].name for e in people[:3]]
         message = f"Who do you mean by “{pronoun}”? My last answer ({previous.title}) names no one"
         if names:
-            choices = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
-            message += f"; perhaps {choices}? Ask again with the name."
+            message += f"; perhaps {_listed(names, 'or')}? Ask again with the name."
         else:
             message += ": ask again with the name."
         first = self.engine.index.first_fact
@@ -347,14 +346,9 @@ class Answerer:
         if result is None or result.reason not in SILENT_REASONS or result.best is None:
             return ""
         shared = result.query.entities & set(result.best.fact.entity_ids)
-        names = sorted(
-            self.pack.entities[e].name
-            for e in shared
-            if e in self.pack.entities and self.pack.entities[e].kind in ("person", "place")
-        )
-        if not names:
-            return ""
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        named = [e for e in shared if self._entity_kind(e) in ("person", "place")]
+        names = sorted(self.pack.entities[e].name for e in named)
+        return _listed(names, "and") if names else ""
 
     def _entity_ref(self, eid: str) -> EntityRef:
         ent: Entity = self.pack.entities[eid]
@@ -403,3 +397,10 @@ def _source_ref(source: Any) -> SourceRef:
         licence_url=source.licence_url,
         attribution=source.attribution,
     )
+
+
+def _listed(names: list[str], conjunction: str) -> str:
+    """ "A", "A or B", "A, B and C"."""
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
