@@ -291,15 +291,9 @@ class SearchIndex:
         avg = float(lengths.mean()) if n else 1.0
         norm = K1 * (1 - B + B * lengths / avg)
         factors = (tfs * (K1 + 1) / (tfs + norm[docs])).astype(np.float32)
-        order = np.argsort(tids, kind="stable")  # stable: each term's facts stay in ascending order
-        tids, docs, factors = tids[order], docs[order], factors[order]
-        terms_ = builder.terms.order
-        bounds = np.searchsorted(tids, np.arange(len(terms_) + 1)).tolist()
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for tid, term in enumerate(terms_):
-            lo, hi = bounds[tid], bounds[tid + 1]
-            if hi > lo:  # (entities' names are numbered as terms whether or not a fact holds them)
-                self.postings[term] = (docs[lo:hi], factors[lo:hi])
+        # (entities' names are numbered as terms whether or not a fact holds them)
+        self.postings = _postings(tids, docs, factors, builder.terms.order)
+        del tids, docs, factors, tfs
         self._idf = {
             t: math.log(1 + (n - len(p[0]) + 0.5) / (len(p[0]) + 0.5)) for t, p in self.postings.items()
         }
@@ -348,16 +342,8 @@ class SearchIndex:
     def _build_plain(self, builder: PostingsBuilder, n: int) -> None:
         """The plain view's postings: word -> (facts in ascending order, counts)."""
         docs, word_ids, tfs, lengths, words_by_number = builder.finish_plain(n)
-        order = np.argsort(word_ids, kind="stable")  # stable: each word's facts stay ascending
-        bounds = np.searchsorted(word_ids[order], np.arange(len(words_by_number) + 1)).tolist()
-        del word_ids
-        docs, tfs = docs[order], tfs[order]
-        del order
-        self.plain_postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for number, word in enumerate(words_by_number):
-            lo, hi = bounds[number], bounds[number + 1]
-            if hi > lo:  # (a word only in tags has no plain posting)
-                self.plain_postings[word] = (docs[lo:hi], tfs[lo:hi])
+        # (a word only in tags has no plain posting)
+        self.plain_postings = _postings(word_ids, docs, tfs, words_by_number)
         self.plain_lengths = lengths
         self.plain_avg = float(lengths.mean()) if n and lengths.any() else 1.0
 
@@ -785,6 +771,24 @@ def _meets(fact: Fact, dates: Sequence[DateQuery]) -> bool:
     """Does the fact's date span meet any of these spans?"""
     when = fact.when
     return when is not None and any(when.overlaps(d.start, d.end) for d in dates)
+
+
+def _postings(
+    items: np.ndarray, docs: np.ndarray, values: np.ndarray, names: Sequence[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (its facts, ascending, and their values), from parallel arrays of item numbers
+    (indexes into ``names``), facts and values, in which each item's facts ascend within each
+    batch's run. An item no fact holds gets no posting."""
+    order = np.argsort(items, kind="stable")  # stable: each item's facts stay in ascending order
+    bounds = np.searchsorted(items[order], np.arange(len(names) + 1)).tolist()
+    docs, values = docs[order], values[order]
+    del order
+    postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for number, name in enumerate(names):
+        lo, hi = bounds[number], bounds[number + 1]
+        if hi > lo:
+            postings[name] = (docs[lo:hi], values[lo:hi])
+    return postings
 
 
 def _find(sorted_docs: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
